@@ -1,0 +1,35 @@
+"""Pieces shared by the models: the scaled sigmoid and embedding initialisation."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def sigmoid_range(x: torch.Tensor, y_range: tuple[float, float]) -> torch.Tensor:
+    """``lo + (hi - lo) * sigmoid(x)``: squashes any logit into ``(lo, hi)``."""
+    lo, hi = y_range
+    return lo + (hi - lo) * torch.sigmoid(x)
+
+
+def inverse_sigmoid_range(y: float, y_range: tuple[float, float]) -> float:
+    """The logit whose scaled sigmoid is ``y`` (used to start the global offset at the mean)."""
+    lo, hi = y_range
+    p = min(max((y - lo) / (hi - lo), 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def embedding(n: int, dim: int, std: float = 0.01) -> nn.Embedding:
+    """An embedding table initialised normal(0, std): small, so early predictions sit near the offset."""
+    table = nn.Embedding(n, dim)
+    nn.init.normal_(table.weight, 0.0, std)
+    return table
+
+
+def bias(n: int) -> nn.Embedding:
+    """A per-index scalar bias, stored as a one-column embedding, initialised to zero."""
+    table = nn.Embedding(n, 1)
+    nn.init.zeros_(table.weight)
+    return table

@@ -1,0 +1,185 @@
+"""The one training loop: read it top to bottom."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from embrec.data.ratings import Ratings
+from embrec.data.splits import split_random
+from embrec.models import ModelConfig, build_model
+from embrec.training.batches import RatingTensors, shuffled_batches
+from embrec.training.config import TrainConfig, default_y_range
+from embrec.training.optim import make_optimizer, make_schedule
+
+PREDICT_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    valid_rmse: float | None
+    seconds: float
+
+
+@dataclass
+class History:
+    """What happened during training; ``best_epoch`` is the one whose weights were kept."""
+
+    epochs: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "epochs": [vars(e) for e in self.epochs],
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "seconds": self.seconds,
+        }
+
+
+def train_model(
+    train: Ratings,
+    model_config: ModelConfig,
+    config: TrainConfig,
+    valid: Ratings | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> tuple[nn.Module, ModelConfig, History]:
+    """Build a model for ``train``'s catalog and fit it; the returned config has ``y_range`` set.
+
+    Seeded from ``config.seed`` without touching the caller's global RNG: the same data and
+    configs give identical weights. With ``valid_fraction`` and no ``valid``, the validation
+    part is carved out of ``train``.
+    """
+    if len(train) == 0:
+        raise ValueError("no training ratings")
+    if valid is None and config.valid_fraction > 0:
+        carved = split_random(train, config.valid_fraction, seed=config.seed)
+        train, valid = carved.train, carved.test
+    if model_config.y_range is None:
+        model_config = replace(model_config, y_range=default_y_range(train.scale))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(train.n_users, train.n_items, model_config)
+        history = fit(model, train, config, valid, on_epoch)
+    fill_untrained(model, train)
+    return model, model_config, history
+
+
+def fit(
+    model: nn.Module,
+    train: Ratings,
+    config: TrainConfig,
+    valid: Ratings | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> History:
+    """Minimise the mean squared error of ``model`` on ``train``.
+
+    Closed-form models (baselines with ``fit_exact``) are solved directly. Otherwise: mini-batch
+    gradient descent over seeded permutations, weight decay as configured, the learning rate
+    stepped per batch, and early stopping on ``valid`` when ``config.patience`` is set.
+    """
+    start = time.perf_counter()
+    data = RatingTensors.from_ratings(train)
+    history = History()
+    fit_exact = getattr(model, "fit_exact", None)
+    if callable(fit_exact):
+        fit_exact(data.users, data.items, data.ratings)
+        history.epochs.append(EpochRecord(1, _mse(model, data), _rmse(model, valid), time.perf_counter() - start))
+        history.best_epoch, history.seconds = 1, time.perf_counter() - start
+        return history
+
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = make_optimizer(model, config)
+    steps = -(-len(data) // config.batch_size)
+    schedule = make_schedule(optimizer, config, steps)
+    per_example = getattr(model, "penalty", None) if config.decay == "per_example" else None
+    best_rmse, best_state, waited = float("inf"), None, 0
+    for epoch in range(1, config.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        total = 0.0
+        for batch in shuffled_batches(len(data), config.batch_size, generator):
+            prediction = model(data.users[batch], data.items[batch])  # (batch,)
+            loss = nn.functional.mse_loss(prediction, data.ratings[batch])
+            if per_example is not None:
+                loss = loss + config.weight_decay * per_example(data.users[batch], data.items[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(batch)
+        record = EpochRecord(epoch, total / len(data), _rmse(model, valid), time.perf_counter() - t0)
+        history.epochs.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+        if record.valid_rmse is None or config.patience is None:
+            continue
+        if record.valid_rmse < best_rmse:
+            best_rmse, best_state, waited = record.valid_rmse, copy.deepcopy(model.state_dict()), 0
+            history.best_epoch = epoch
+        else:
+            waited += 1
+            if waited >= config.patience:
+                history.stopped_early = True
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    if history.best_epoch is None:
+        history.best_epoch = history.epochs[-1].epoch
+    model.eval()
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def predict_pairs(model: nn.Module, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    """Predictions for (user, item) index pairs, in chunks, in inference mode."""
+    model.eval()
+    with torch.inference_mode():
+        parts = [model(u, i) for u, i in zip(users.split(PREDICT_CHUNK), items.split(PREDICT_CHUNK), strict=True)]
+    return torch.cat(parts) if parts else torch.empty(0)
+
+
+def _rmse(model: nn.Module, ratings: Ratings | None) -> float | None:
+    if ratings is None or len(ratings) == 0:
+        return None
+    return float(np.sqrt(_mse(model, RatingTensors.from_ratings(ratings))))
+
+
+def _mse(model: nn.Module, data: RatingTensors) -> float:
+    prediction = predict_pairs(model, data.users, data.items)
+    model.train()
+    return float(((prediction - data.ratings) ** 2).mean())
+
+
+def fill_untrained(model: nn.Module, train: Ratings) -> None:
+    """Give users and items without training ratings the mean of the trained rows.
+
+    This is the documented fallback for unseen ids: an unseen user is scored as the average
+    user (so gets the items' popularity-and-bias ordering), an unseen item as the average item.
+    Tables are recognised by name: parameters called ``user_*`` are indexed by user,
+    ``item_*`` by item.
+    """
+    seen = {
+        "user": np.bincount(train.users, minlength=train.n_users) > 0,
+        "item": np.bincount(train.items, minlength=train.n_items) > 0,
+    }
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            kind = name.split("_", 1)[0]
+            if kind not in seen or param.shape[0] != len(seen[kind]):
+                continue
+            mask = torch.from_numpy(seen[kind])
+            if mask.all() or not mask.any():
+                continue
+            param[~mask] = param[mask].mean(dim=0)
+    model.eval()
