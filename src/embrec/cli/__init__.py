@@ -1,0 +1,1 @@
+"""The command line: a thin shell over library calls. Only this package prints."""

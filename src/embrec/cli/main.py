@@ -1,0 +1,21 @@
+"""The ``embrec`` command: one sub-command per module of this package."""
+
+from __future__ import annotations
+
+import typer
+
+from embrec.cli.demo import demo
+from embrec.cli.evaluate import cv, evaluate
+from embrec.cli.info import info
+from embrec.cli.recommend import recommend, similar
+from embrec.cli.train import train
+
+app = typer.Typer(
+    name="embrec",
+    help="Collaborative filtering with learned embeddings: train, evaluate, recommend, explain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for command in (train, evaluate, cv, recommend, similar, info, demo):
+    app.command()(command)

@@ -1,0 +1,132 @@
+"""``embrec train``: fit a model on a split's training part, evaluate it, save the directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from embrec.artifacts.model_dir import save
+from embrec.cli.common import (
+    ColumnsOpt,
+    DataOpt,
+    DuplicatesOpt,
+    FoldOpt,
+    FormatOpt,
+    ItemsOpt,
+    ScaleOpt,
+    SeedOpt,
+    SepOpt,
+    SplitOpt,
+    TestFractionOpt,
+    console,
+    data_spec,
+    friendly_errors,
+    metric_keys,
+    metrics_table,
+    print_json,
+    split_spec,
+)
+from embrec.data.sources import load_split
+from embrec.evaluation.protocol import evaluate
+from embrec.models import MODELS, ModelConfig
+from embrec.recommend.recommender import Recommender
+from embrec.training.config import TrainConfig
+from embrec.training.loop import EpochRecord, train_model
+
+DEFAULTS = TrainConfig()
+
+
+@friendly_errors
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    data: DataOpt = None,
+    fmt: FormatOpt = "movielens",
+    fold: FoldOpt = "u1",
+    split: SplitOpt = "fold",
+    test_fraction: TestFractionOpt = 0.2,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    scale: ScaleOpt = None,
+    duplicates: DuplicatesOpt = "error",
+    items: ItemsOpt = None,
+    model: Annotated[str, typer.Option("--model", help=f"One of: {', '.join(MODELS)}.")] = "dot",
+    factors: Annotated[int, typer.Option("--factors")] = ModelConfig.factors,
+    layers: Annotated[str, typer.Option("--layers", help="MLP widths of nn, e.g. 128,64.")] = "128,64",
+    dropout: Annotated[float, typer.Option("--dropout")] = ModelConfig.dropout,
+    y_range: Annotated[str | None, typer.Option("--y-range", help="Output range LO,HI (default from the scale).")] = None,
+    epochs: Annotated[int, typer.Option("--epochs")] = DEFAULTS.epochs,
+    lr: Annotated[float, typer.Option("--lr")] = DEFAULTS.lr,
+    wd: Annotated[float, typer.Option("--wd", help="Weight decay (L2) strength.")] = DEFAULTS.weight_decay,
+    optimizer: Annotated[str, typer.Option("--optimizer", help="adam | adamw | sgd.")] = DEFAULTS.optimizer,
+    schedule: Annotated[str, typer.Option("--schedule", help="one_cycle | constant.")] = DEFAULTS.schedule,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = DEFAULTS.batch_size,
+    patience: Annotated[int | None, typer.Option("--patience", help="Early stopping patience (epochs).")] = None,
+    valid_fraction: Annotated[float, typer.Option("--valid-fraction", help="Validation share carved from train.")] = 0.0,
+    seed: SeedOpt = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Train a model and save it as a directory (safetensors weights + JSON manifest)."""
+    spec = data_spec(data, fmt, columns, sep, scale, duplicates, items)
+    the_split = load_split(spec, split_spec(split, fold, test_fraction, seed, fmt))
+    model_config = ModelConfig(
+        kind=model, factors=factors, layers=_ints(layers), dropout=dropout, y_range=_pair(y_range, "--y-range")
+    )
+    if model not in MODELS:
+        raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
+    config = TrainConfig(
+        epochs=epochs, lr=lr, weight_decay=wd, batch_size=batch_size, optimizer=optimizer,  # type: ignore[arg-type]
+        schedule=schedule, seed=seed, patience=patience, valid_fraction=valid_fraction,  # type: ignore[arg-type]
+    )  # fmt: skip
+    with training_progress(quiet or json_out, epochs) as on_epoch:
+        fitted, resolved, history = train_model(the_split.train, model_config, config, on_epoch=on_epoch)
+    recommender = Recommender.from_training(fitted, resolved, the_split.train, config)
+    metrics = evaluate(recommender, the_split.test, k=10)
+    recommender.info |= {"split": the_split.name, "metrics": metrics, "history": history.to_json()}
+    save(recommender, out)
+    if json_out:
+        print_json({"model": model, "out": str(out), "metrics": metrics, "fit_seconds": history.seconds})
+        return
+    console.print(metrics_table(f"{model} on {the_split.name}", {model: metrics}, metric_keys(10)))
+    console.print(f"trained in {history.seconds:.1f} s ({len(history.epochs)} epochs); saved to {out}")
+
+
+@contextmanager
+def training_progress(quiet: bool, epochs: int) -> Iterator[Callable[[EpochRecord], None] | None]:
+    """A rich progress bar fed by the training loop's epoch callback (nothing when quiet)."""
+    if quiet:
+        yield None
+        return
+    columns = (TextColumn("epoch {task.completed}/{task.total}"), BarColumn(), TextColumn("{task.fields[status]}"))
+    with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("train", total=epochs, status="")
+
+        def on_epoch(record: EpochRecord) -> None:
+            status = f"train loss {record.train_loss:.4f}"
+            if record.valid_rmse is not None:
+                status += f"  valid RMSE {record.valid_rmse:.4f}"
+            bar.update(task, completed=record.epoch, status=status)
+
+        yield on_epoch
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise typer.BadParameter(f"--layers takes widths like 128,64, not {text!r}") from None
+
+
+def _pair(text: str | None, option: str) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"{option} takes LO,HI, not {text!r}") from None
+    return (lo, hi)

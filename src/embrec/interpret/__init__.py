@@ -1,0 +1,1 @@
+"""Reading a trained model: biases, maps of the embedding space, neighbours, explanations."""

@@ -1,0 +1,191 @@
+"""The Recommender: a trained model plus the id maps and the training interactions.
+
+It is the id-aware face of a model: it translates raw ids at the edge, knows which items each
+user has already rated (to exclude them), and turns index-level scores into lists.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import sparse
+from torch import nn
+
+from embrec.data.ids import IdMap, UnknownIdError
+from embrec.data.ratings import Ratings
+from embrec.models import ModelConfig
+from embrec.recommend.ranking import exclude, seen_matrix, top_k
+from embrec.training.config import TrainConfig
+from embrec.training.loop import predict_pairs
+
+SCORE_CHUNK_USERS = 512
+MAX_K = 10_000
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """One entry of a list: the item's raw id, index, title and score."""
+
+    item: str
+    index: int
+    title: str
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"item": self.item, "title": self.title, "score": round(self.score, 6)}
+
+
+@dataclass
+class Recommender:
+    """A trained model with what it needs to answer questions in terms of raw ids.
+
+    ``seen`` holds the training interactions (excluded from recommendations),
+    ``item_popularity`` the training count of each item.
+    """
+
+    model: nn.Module
+    model_config: ModelConfig
+    user_ids: IdMap
+    item_ids: IdMap
+    seen: sparse.csr_matrix
+    item_popularity: np.ndarray
+    scale: tuple[float, float]
+    train_config: TrainConfig | None = None
+    item_table: pd.DataFrame | None = None
+    user_table: pd.DataFrame | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_training(
+        cls,
+        model: nn.Module,
+        model_config: ModelConfig,
+        train: Ratings,
+        train_config: TrainConfig | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> Recommender:
+        seen = seen_matrix(train.users, train.items, train.n_users, train.n_items)
+        model.eval()
+        return cls(
+            model=model,
+            model_config=model_config,
+            user_ids=train.user_ids,
+            item_ids=train.item_ids,
+            seen=seen,
+            item_popularity=train.item_counts(),
+            scale=train.scale,
+            train_config=train_config,
+            item_table=train.item_table,
+            user_table=train.user_table,
+            info={"data": train.name, "data_fingerprint": train.fingerprint(), "n_train": len(train)} | (info or {}),
+        )
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    # --- prediction -------------------------------------------------------------------
+    def predict_indices(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predicted ratings for index pairs, float32."""
+        u = torch.as_tensor(np.asarray(users), dtype=torch.long)
+        i = torch.as_tensor(np.asarray(items), dtype=torch.long)
+        return predict_pairs(self.model, u, i).numpy()
+
+    def predict(self, user: object, item: object) -> float:
+        """Predicted rating of one (user, item) pair given as raw ids."""
+        return float(self.predict_indices(np.array([self.user_ids.index(user)]), np.array([self.item_index(item)]))[0])
+
+    def score_users(self, users: np.ndarray) -> torch.Tensor:
+        """Predictions of every item for each user index: (batch, n_items)."""
+        self.model.eval()
+        with torch.inference_mode():
+            scores = self.model.score_all(torch.as_tensor(np.asarray(users), dtype=torch.long))
+        assert isinstance(scores, torch.Tensor)
+        return scores.clone()
+
+    # --- lists ------------------------------------------------------------------------
+    def top_n(self, users: np.ndarray, k: int = 10, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` item indices and scores for user indices: (n_users, k) each, -1 where none left.
+
+        Batched: one product of the user block with all item factors, then a partial sort.
+        """
+        _check_k(k)
+        users = np.atleast_1d(np.asarray(users, dtype=np.int64))
+        blocks = [self._top_block(users[s : s + SCORE_CHUNK_USERS], k, exclude_seen) for s in range(0, len(users), SCORE_CHUNK_USERS)]
+        if not blocks:
+            width = min(k, self.n_items)
+            return np.empty((0, width), dtype=np.int64), np.empty((0, width), dtype=np.float32)
+        return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
+
+    def _top_block(self, users: np.ndarray, k: int, exclude_seen: bool) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.score_users(users)
+        if exclude_seen:
+            exclude(scores, users, self.seen)
+        return top_k(scores, k)
+
+    def recommend(self, user: object, k: int = 10) -> list[ItemScore]:
+        """The ``k`` best items the user has not rated (fewer only when fewer remain)."""
+        items, scores = self.top_n(np.array([self.user_ids.index(user)]), k)
+        return [self._item_score(i, s) for i, s in zip(items[0], scores[0], strict=True) if i >= 0]
+
+    def similar_items(self, item: object, k: int = 10) -> list[ItemScore]:
+        """The ``k`` items whose factor vectors have the highest cosine similarity to ``item``'s."""
+        _check_k(k)
+        index = self.item_index(item)
+        factors = self.item_factors()
+        if factors is None:
+            raise ValueError(f"a {self.model_config.kind!r} model has no item factors to compare")
+        unit = factors / np.maximum(np.linalg.norm(factors, axis=1, keepdims=True), 1e-12)
+        cosine = torch.from_numpy(unit @ unit[index])[None, :]
+        cosine[0, index] = -torch.inf
+        items, scores = top_k(cosine, k)
+        return [self._item_score(i, s) for i, s in zip(items[0], scores[0], strict=True) if i >= 0]
+
+    def item_factors(self) -> np.ndarray | None:
+        """The item embedding table (n_items, factors), or None for models without one."""
+        table = getattr(self.model, "item_factors", None)
+        return table.weight.detach().numpy().copy() if isinstance(table, nn.Embedding) else None
+
+    # --- items by id or title ---------------------------------------------------------
+    def item_index(self, item: object) -> int:
+        """Index of an item given by raw id or, failing that, by exact title."""
+        if item in self.item_ids:
+            return self.item_ids.index(item)
+        titles = self.titles()
+        if titles is not None:
+            matches = np.flatnonzero(titles == str(item))
+            if len(matches):
+                return int(matches[0])
+            raise UnknownIdError("item", item, difflib.get_close_matches(str(item), list(titles), n=5, cutoff=0.5))
+        raise UnknownIdError("item", item)
+
+    def titles(self) -> np.ndarray | None:
+        if self.item_table is None or "title" not in self.item_table.columns:
+            return None
+        return self.item_table["title"].astype(str).to_numpy()
+
+    def title(self, index: int) -> str:
+        titles = self.titles()
+        return str(titles[index]) if titles is not None else self.item_ids.raw(index)
+
+    def _item_score(self, index: int, score: float) -> ItemScore:
+        return ItemScore(self.item_ids.raw(int(index)), int(index), self.title(int(index)), float(score))
+
+    def items_of(self, user: object) -> np.ndarray:
+        """Indices of the items the user rated in training."""
+        row = self.user_ids.index(user)
+        return np.asarray(self.seen.indices[self.seen.indptr[row] : self.seen.indptr[row + 1]])
+
+
+def _check_k(k: int) -> None:
+    if not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
