@@ -37,10 +37,13 @@ class Split:
 
 def split_random(ratings: Ratings, test_fraction: float = 0.2, seed: int = 0) -> Split:
     """A seeded uniform split of the ratings."""
+    return _split(ratings, random_test_mask(len(ratings), test_fraction, seed), f"random{test_fraction:g}")
+
+
+def random_test_mask(n: int, test_fraction: float, seed: int) -> np.ndarray:
+    """A seeded boolean mask selecting about ``test_fraction`` of ``n`` rows."""
     _check_fraction(test_fraction)
-    rng = np.random.default_rng(seed)
-    test = rng.random(len(ratings)) < test_fraction
-    return _split(ratings, test, f"random{test_fraction:g}")
+    return np.random.default_rng(seed).random(n) < test_fraction
 
 
 def split_per_user(

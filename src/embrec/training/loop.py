@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from embrec.data.ratings import Ratings
-from embrec.data.splits import split_random
+from embrec.data.splits import random_test_mask
 from embrec.models import ModelConfig, build_model
 from embrec.training.batches import RatingTensors, shuffled_batches
 from embrec.training.config import TrainConfig, default_y_range
@@ -53,24 +53,29 @@ def train_model(
     config: TrainConfig,
     valid: Ratings | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[nn.Module, ModelConfig, History]:
     """Build a model for ``train``'s catalog and fit it; the returned config has ``y_range`` set.
 
     Seeded from ``config.seed`` without touching the caller's global RNG: the same data and
     configs give identical weights. With ``valid_fraction`` and no ``valid``, the validation
-    part is carved out of ``train``.
+    part is carved out of ``train``. ``weights`` (one per training rating) weight the squared
+    errors, e.g. to cap each user's influence.
     """
     if len(train) == 0:
         raise ValueError("no training ratings")
+    if weights is not None and len(weights) != len(train):
+        raise ValueError("weights must have one entry per training rating")
     if valid is None and config.valid_fraction > 0:
-        carved = split_random(train, config.valid_fraction, seed=config.seed)
-        train, valid = carved.train, carved.test
+        held = random_test_mask(len(train), config.valid_fraction, config.seed)
+        weights = weights[~held] if weights is not None else None
+        train, valid = train.subset(~held, name=train.name), train.subset(held, name="validation")
     if model_config.y_range is None:
         model_config = replace(model_config, y_range=default_y_range(train.scale))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(train.n_users, train.n_items, model_config)
-        history = fit(model, train, config, valid, on_epoch)
+        history = fit(model, train, config, valid, on_epoch, weights)
     fill_untrained(model, train)
     return model, model_config, history
 
@@ -81,8 +86,9 @@ def fit(
     config: TrainConfig,
     valid: Ratings | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    weights: np.ndarray | None = None,
 ) -> History:
-    """Minimise the mean squared error of ``model`` on ``train``.
+    """Minimise the (optionally weighted) mean squared error of ``model`` on ``train``.
 
     Closed-form models (baselines with ``fit_exact``) are solved directly. Otherwise: mini-batch
     gradient descent over seeded permutations, weight decay as configured, the learning rate
@@ -90,6 +96,7 @@ def fit(
     """
     start = time.perf_counter()
     data = RatingTensors.from_ratings(train)
+    weight = torch.from_numpy(np.asarray(weights, dtype=np.float32)) if weights is not None else None
     history = History()
     fit_exact = getattr(model, "fit_exact", None)
     if callable(fit_exact):
@@ -110,7 +117,11 @@ def fit(
         total = 0.0
         for batch in shuffled_batches(len(data), config.batch_size, generator):
             prediction = model(data.users[batch], data.items[batch])  # (batch,)
-            loss = nn.functional.mse_loss(prediction, data.ratings[batch])
+            if weight is None:
+                loss = nn.functional.mse_loss(prediction, data.ratings[batch])
+            else:
+                w = weight[batch]
+                loss = (w * (prediction - data.ratings[batch]) ** 2).sum() / w.sum().clamp_min(1e-12)
             if per_example is not None:
                 loss = loss + config.weight_decay * per_example(data.users[batch], data.items[batch])
             optimizer.zero_grad(set_to_none=True)
