@@ -43,7 +43,8 @@ def main() -> int:
             metrics = evaluate(rec, splits[fold].test)
             results.setdefault(kind, {})[f"rmse_{fold}"] = metrics["rmse"]
             if fold == "u1":
-                results[kind] |= {"ndcg@10": metrics["ndcg@10"], "fit_s": history.seconds, "epochs": len(history.epochs)}
+                results[kind] |= {"ndcg@10": metrics["ndcg@10"], "fit_s": history.seconds}
+                results[kind]["epochs"] = len(history.epochs)
                 recommenders[kind] = rec
         rmses = [results[kind][f"rmse_{f}"] for f in folds]
         results[kind]["rmse_mean"] = statistics.mean(rmses)
@@ -89,7 +90,10 @@ def main() -> int:
 
 
 def _describe(config: TrainConfig) -> str:
-    return f"{config.optimizer}, lr {config.lr}, wd {config.weight_decay} ({config.decay}), {config.epochs} epochs, batch {config.batch_size}"
+    return (
+        f"{config.optimizer}, lr {config.lr}, wd {config.weight_decay} ({config.decay}), "
+        f"{config.epochs} epochs, batch {config.batch_size}"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ def demo(
     dot = recommenders["dot"]
     dot.info |= {"split": "u1", "metrics": rows["dot"]}
     save(dot, out)
-    console.print(items_table(f"top 10 for user {user} (films they have not rated)", dot.recommend(user, 10), "predicted"))
+    top = dot.recommend(user, 10)
+    console.print(items_table(f"top 10 for user {user} (films they have not rated)", top, "predicted"))
     lowest, highest = extreme_item_biases(dot, 5, min_ratings=20)
     console.print(_bias_table("highest item bias: liked more than tastes predict", highest))
     console.print(_bias_table("lowest item bias: liked less than tastes predict", lowest))

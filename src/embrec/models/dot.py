@@ -43,7 +43,8 @@ class DotProductBias(nn.Module):
             + self.user_bias(users)[:, 0].pow(2)
             + self.item_bias(items)[:, 0].pow(2)
         )
-        return squares.mean()
+        mean: torch.Tensor = squares.mean()
+        return mean
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         logit = sum(self.logit_parts(users, items).values())

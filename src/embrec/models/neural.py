@@ -40,7 +40,8 @@ class EmbeddingMLP(nn.Module):
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Mean over the batch of the squared norms of the embedding rows it uses."""
         squares = self.user_factors(users).pow(2).sum(dim=1) + self.item_factors(items).pow(2).sum(dim=1)
-        return squares.mean()
+        mean: torch.Tensor = squares.mean()
+        return mean
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         x = torch.cat([self.user_factors(users), self.item_factors(items)], dim=1)  # (batch, 2f)

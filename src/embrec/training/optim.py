@@ -10,10 +10,9 @@ from embrec.training.config import TrainConfig
 def parameter_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
     """``decay``: embedding tables and weight matrices; ``no_decay``: layer biases, offsets."""
     groups: dict[str, list[nn.Parameter]] = {"decay": [], "no_decay": []}
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        groups["decay" if param.dim() >= 2 else "no_decay"].append(param)
+    for param in model.parameters():
+        if param.requires_grad:
+            groups["decay" if param.dim() >= 2 else "no_decay"].append(param)
     return groups
 
 
