@@ -8,6 +8,8 @@ from embrec.cli.demo import demo
 from embrec.cli.evaluate import cv, evaluate
 from embrec.cli.info import info
 from embrec.cli.recommend import recommend, similar
+from embrec.cli.rollout import rollout_app
+from embrec.cli.serve import retrain, serve
 from embrec.cli.train import train
 
 app = typer.Typer(
@@ -17,5 +19,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (train, evaluate, cv, recommend, similar, info, demo):
+for command in (train, evaluate, cv, recommend, similar, info, demo, serve, retrain):
     app.command()(command)
+app.add_typer(rollout_app)

@@ -1,0 +1,210 @@
+"""One loaded model version, with what the service needs precomputed, and the users placed in it.
+
+A :class:`LiveModel` answers in raw ids: lists for users the model was trained on and for new
+users placed in its space since (``placed``), similar items, predictions, the taste map. It is
+never mutated after construction except for ``placed`` (guarded by a lock), so requests can
+keep using a version while the service swaps in another.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from embrec.coldstart import Prior, population_prior
+from embrec.data.ids import UnknownIdError
+from embrec.evaluation.protocol import relevance_threshold
+from embrec.recommend.ranking import top_k
+from embrec.recommend.recommender import Recommender
+from embrec.serving.newcomers import Placement
+
+MAP_ITEMS = 400
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """Side information of one item, ready for the API."""
+
+    item: str
+    title: str
+    year: int | None
+    genres: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One entry of a list: item index, score, and the liked titles that explain it."""
+
+    index: int
+    score: float
+    because: tuple[str, ...] | None = None
+
+
+@dataclass
+class LiveModel:
+    """A model version ready to serve."""
+
+    version: str
+    recommender: Recommender
+    catalog: list[CatalogEntry]
+    unit_factors: np.ndarray | None  # (n_items, factors), rows of length 1
+    axes: np.ndarray | None  # (factors, 2): the first two principal directions of the item factors
+    center: np.ndarray | None  # (factors,)
+    titles: list[str] = field(default_factory=list)  # lower-case, for search
+    prior: Prior | None = None  # the population prior of user rows, for fold-in
+    placed: dict[str, Placement] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(cls, version: str, recommender: Recommender) -> LiveModel:
+        factors = recommender.item_factors()
+        unit = axes = center = None
+        if factors is not None:
+            unit = factors / np.maximum(np.linalg.norm(factors, axis=1, keepdims=True), 1e-12)
+            center = factors.mean(axis=0)
+            _, _, vt = np.linalg.svd(factors - center, full_matrices=False)
+            axes = vt[:2].T
+        catalog = _catalog(recommender)
+        titles = [entry.title.lower() for entry in catalog]
+        return cls(version, recommender, catalog, unit, axes, center, titles, population_prior(recommender, "user"))
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        return self.recommender.scale
+
+    def knows(self, user: str) -> bool:
+        return user in self.recommender.user_ids or user in self.placed
+
+    def place(self, user: str, placement: Placement) -> None:
+        with self.lock:
+            self.placed[user] = placement
+
+    # --- lists ------------------------------------------------------------------------
+    def scores(self, user: str) -> torch.Tensor:
+        """Predicted ratings of every item for a trained or placed user: (n_items,)."""
+        placed = self.placed.get(user)
+        if placed is not None:
+            return torch.from_numpy(placed.scores.copy())
+        index = self.recommender.user_ids.index(user)
+        return self.recommender.score_users(np.array([index]))[0]
+
+    def recommend(self, user: str, k: int, rated: Mapping[str, float], explain: bool = False) -> list[Listed]:
+        """The ``k`` best items the user has not rated in training nor through the service."""
+        scores = self.scores(user)
+        exclude = self.rated_indices(user, rated)
+        scores[torch.from_numpy(exclude)] = -torch.inf
+        items, values = top_k(scores[None, :], k)
+        liked = self._liked(exclude, user, rated) if explain else None
+        return [
+            Listed(int(i), float(s), self._because(int(i), liked) if liked is not None else None)
+            for i, s in zip(items[0], values[0], strict=True)
+            if i >= 0
+        ]
+
+    def rated_indices(self, user: str, rated: Mapping[str, float]) -> np.ndarray:
+        """Item indices the user rated: in training (trained users) and through the service."""
+        live = self.recommender.item_ids.indices(list(rated), "missing") if rated else np.empty(0, np.int32)
+        seen = self.recommender.items_of(user) if user in self.recommender.user_ids else np.empty(0, np.int32)
+        return np.unique(np.concatenate([seen.astype(np.int64), live[live >= 0].astype(np.int64)]))
+
+    def _liked(self, rated_items: np.ndarray, user: str, rated: Mapping[str, float]) -> np.ndarray:
+        """Items the user liked: training items (no values kept) and service ratings at or above relevance."""
+        good = [item for item, value in rated.items() if value >= relevance_threshold(self.scale)]
+        live = self.recommender.item_ids.indices(good, "missing") if good else np.empty(0, np.int32)
+        seen = self.recommender.items_of(user) if user in self.recommender.user_ids else np.empty(0, np.int32)
+        return np.unique(np.concatenate([seen.astype(np.int64), live[live >= 0].astype(np.int64)]))
+
+    def _because(self, item: int, liked: np.ndarray, n: int = 2) -> tuple[str, ...]:
+        if self.unit_factors is None or len(liked) == 0:
+            return ()
+        similarity = self.unit_factors[liked] @ self.unit_factors[item]
+        best = liked[np.argsort(-similarity, kind="stable")[:n]]
+        return tuple(self.catalog[int(i)].title for i in best)
+
+    def similar(self, item: str, k: int) -> tuple[int, list[Listed]]:
+        index = self.recommender.item_index(item)
+        found = self.recommender.similar_items(self.recommender.item_ids.raw(index), k)
+        return index, [Listed(entry.index, entry.score) for entry in found]
+
+    def predict(self, users: list[str], items: list[str]) -> np.ndarray:
+        """Predicted ratings for raw id pairs (trained or placed users)."""
+        item_index = self.recommender.item_ids.indices(items)
+        out = np.empty(len(users), dtype=np.float32)
+        trained = np.array([u in self.recommender.user_ids for u in users], dtype=bool)
+        if trained.any():
+            user_index = self.recommender.user_ids.indices([u for u, t in zip(users, trained, strict=True) if t])
+            out[trained] = self.recommender.predict_indices(user_index, item_index[trained])
+        for position in np.flatnonzero(~trained):
+            placed = self.placed.get(users[position])
+            if placed is None:
+                raise UnknownIdError("user", users[position])
+            out[position] = placed.scores[item_index[position]]
+        return out
+
+    # --- the taste map ----------------------------------------------------------------
+    def map_points(self, n: int = MAP_ITEMS) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` most rated items and their 2-D coordinates: (indices, (n, 2))."""
+        factors = self.recommender.item_factors()
+        if factors is None or self.axes is None or self.center is None:
+            raise ValueError(f"a {self.recommender.model_config.kind!r} model has no item factors to map")
+        order = np.argsort(-self.recommender.item_popularity, kind="stable")[:n]
+        return order, (factors[order] - self.center) @ self.axes
+
+    def user_position(self, user: str) -> np.ndarray | None:
+        """The user's vector on the map's axes, when the model has user factors."""
+        if self.axes is None or self.center is None:
+            return None
+        placed = self.placed.get(user)
+        table = getattr(self.recommender.model, "user_factors", None)
+        if placed is not None:
+            vector = placed.vector
+        elif isinstance(table, torch.nn.Embedding):
+            vector = table.weight[self.recommender.user_ids.index(user)].detach().numpy()
+        else:
+            return None
+        if vector is None:
+            return None
+        position: np.ndarray = (vector - self.center) @ self.axes
+        return position
+
+    def search(self, text: str | None, limit: int, exclude: Collection[int] = ()) -> list[int]:
+        """Items whose title contains every word of ``text`` (case-insensitive), most rated first."""
+        words = (text or "").lower().split()
+        order = np.argsort(-self.recommender.item_popularity, kind="stable")
+        found = (int(i) for i in order if int(i) not in exclude and all(w in self.titles[i] for w in words))
+        return list(itertools.islice(found, limit))
+
+    def genres(self) -> list[str]:
+        return sorted({genre for entry in self.catalog for genre in entry.genres})
+
+
+def _catalog(recommender: Recommender) -> list[CatalogEntry]:
+    table = recommender.item_table if recommender.item_table is not None else pd.DataFrame(index=range(0))
+    titles = [recommender.title(i) for i in range(recommender.n_items)]
+    years = _column(table, "year", recommender.n_items)
+    genres = _column(table, "genres", recommender.n_items)
+    return [
+        CatalogEntry(recommender.item_ids.raw(i), titles[i], _year(years[i]), _genres(genres[i]))
+        for i in range(recommender.n_items)
+    ]
+
+
+def _column(table: pd.DataFrame, name: str, n: int) -> list[object]:
+    return list(table[name]) if name in table.columns and len(table) == n else [None] * n
+
+
+def _year(value: object) -> int | None:
+    try:
+        return None if value is None or pd.isna(value) else int(str(value)[:4])  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _genres(value: object) -> tuple[str, ...]:
+    return tuple(g for g in str(value).split("|") if g) if isinstance(value, str) else ()
