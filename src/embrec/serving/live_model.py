@@ -58,6 +58,7 @@ class LiveModel:
     center: np.ndarray | None  # (factors,)
     titles: list[str] = field(default_factory=list)  # lower-case, for search
     prior: Prior | None = None  # the population prior of user rows, for fold-in
+    user_index: dict[str, int] = field(default_factory=dict)  # raw id -> row: faster than IdMap per request
     placed: dict[str, Placement] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,14 +73,16 @@ class LiveModel:
             axes = vt[:2].T
         catalog = _catalog(recommender)
         titles = [entry.title.lower() for entry in catalog]
-        return cls(version, recommender, catalog, unit, axes, center, titles, population_prior(recommender, "user"))
+        prior = population_prior(recommender, "user")
+        users = {raw: row for row, raw in enumerate(recommender.user_ids.ids)}
+        return cls(version, recommender, catalog, unit, axes, center, titles, prior, users)
 
     @property
     def scale(self) -> tuple[float, float]:
         return self.recommender.scale
 
     def knows(self, user: str) -> bool:
-        return user in self.recommender.user_ids or user in self.placed
+        return user in self.user_index or user in self.placed
 
     def place(self, user: str, placement: Placement) -> None:
         with self.lock:
@@ -91,7 +94,9 @@ class LiveModel:
         placed = self.placed.get(user)
         if placed is not None:
             return torch.from_numpy(placed.scores.copy())
-        index = self.recommender.user_ids.index(user)
+        index = self.user_index.get(user)
+        if index is None:
+            raise UnknownIdError("user", user)
         return self.recommender.score_users(np.array([index]))[0]
 
     def recommend(self, user: str, k: int, rated: Mapping[str, float], explain: bool = False) -> list[Listed]:
@@ -110,14 +115,22 @@ class LiveModel:
     def rated_indices(self, user: str, rated: Mapping[str, float]) -> np.ndarray:
         """Item indices the user rated: in training (trained users) and through the service."""
         live = self.recommender.item_ids.indices(list(rated), "missing") if rated else np.empty(0, np.int32)
-        seen = self.recommender.items_of(user) if user in self.recommender.user_ids else np.empty(0, np.int32)
+        seen = self._trained_items(user)
         return np.unique(np.concatenate([seen.astype(np.int64), live[live >= 0].astype(np.int64)]))
+
+    def _trained_items(self, user: str) -> np.ndarray:
+        """Items a trained user rated in training (none for anyone else)."""
+        row = self.user_index.get(user)
+        if row is None:
+            return np.empty(0, np.int32)
+        seen = self.recommender.seen
+        return np.asarray(seen.indices[seen.indptr[row] : seen.indptr[row + 1]])
 
     def _liked(self, rated_items: np.ndarray, user: str, rated: Mapping[str, float]) -> np.ndarray:
         """Items the user liked: training items (no values kept) and service ratings at or above relevance."""
         good = [item for item, value in rated.items() if value >= relevance_threshold(self.scale)]
         live = self.recommender.item_ids.indices(good, "missing") if good else np.empty(0, np.int32)
-        seen = self.recommender.items_of(user) if user in self.recommender.user_ids else np.empty(0, np.int32)
+        seen = self._trained_items(user)
         return np.unique(np.concatenate([seen.astype(np.int64), live[live >= 0].astype(np.int64)]))
 
     def _because(self, item: int, liked: np.ndarray, n: int = 2) -> tuple[str, ...]:
@@ -136,7 +149,7 @@ class LiveModel:
         """Predicted ratings for raw id pairs (trained or placed users)."""
         item_index = self.recommender.item_ids.indices(items)
         out = np.empty(len(users), dtype=np.float32)
-        trained = np.array([u in self.recommender.user_ids for u in users], dtype=bool)
+        trained = np.array([u in self.user_index for u in users], dtype=bool)
         if trained.any():
             user_index = self.recommender.user_ids.indices([u for u, t in zip(users, trained, strict=True) if t])
             out[trained] = self.recommender.predict_indices(user_index, item_index[trained])

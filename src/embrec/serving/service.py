@@ -153,8 +153,11 @@ class Service:
         return refolded
 
     def _remember(self, ratings: Sequence[StoredRating]) -> None:
+        """Copy-on-write: a request reading a user's ratings never sees the dict change under it."""
+        changed: dict[str, dict[str, float]] = {}
         for r in ratings:
-            self.rated.setdefault(r.user, {})[r.item] = r.rating
+            changed.setdefault(r.user, dict(self.rated.get(r.user, {})))[r.item] = r.rating
+        self.rated.update(changed)
 
     def _place(self, model: LiveModel, user: str) -> None:
         rated = self.rated.get(user, {})
