@@ -151,3 +151,14 @@ def test_swapping_versions_under_load_drops_no_request(client: TestClient, admin
     for thread in threads:
         thread.join()
     assert len(statuses) > 20 and set(statuses) == {200}
+
+
+def test_a_rollback_swaps_back_to_the_version_in_memory(client: TestClient, admin_headers: dict[str, str]) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    first = service.snapshot.active
+    created = client.post("/users", json={"genres": ["Comedy"]}).json()["user"]
+    for step, body in (("propose", {"version": "v2", "who": "a"}), ("approve", {"share": 1.0, "who": "a"})):
+        client.post(f"/admin/rollout/{step}", json=body, headers=admin_headers)
+    assert service.snapshot.active.version == "v2" and service.snapshot.active.knows(created)
+    client.post("/admin/rollout/rollback", json={"who": "a"}, headers=admin_headers)
+    assert service.snapshot.active is first and first.knows(created)

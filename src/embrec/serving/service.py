@@ -29,6 +29,7 @@ from embrec.serving.ratings_store import RatingsStore, StoredRating
 from embrec.serving.rollout import serves_candidate
 
 log = logging.getLogger(__name__)
+KEPT_VERSIONS = 3  # versions kept in memory: swapping back (a rollback) needs no reload
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Service:
     snapshot: Snapshot = field(init=False)
     rated: dict[str, dict[str, float]] = field(default_factory=dict)  # user -> item -> latest rating
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # new users -> onboarding answers
+    _models: dict[str, LiveModel] = field(default_factory=dict)  # loaded versions, oldest first
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stamp: tuple[int, int, int] = (0, 0, 0)
     _checked: float = 0.0
@@ -98,27 +100,34 @@ class Service:
                 return self.snapshot
             if state.active is None:
                 raise RegistryError(f"{self.registry.root}: no model version to serve")
-            loaded = {} if force else {m.version: m for m in self._loaded()}
-            active = loaded.get(state.active) or self._load(state.active)
+            if force:
+                self._models.clear()
+            active = self._models.get(state.active) or self._load(state.active)
             candidate = None
             if state.candidate is not None:
-                candidate = loaded.get(state.candidate) or self._load(state.candidate)
+                candidate = self._models.get(state.candidate) or self._load(state.candidate)
             self.snapshot = Snapshot(active, candidate, state.share, state)
+            self._evict({active.version} | ({candidate.version} if candidate else set()))
             self._stamp = stamp
             log.info("serving %s (candidate %s at %.0f%%)", state.active, state.candidate, 100 * state.share)
             return self.snapshot
 
     def _loaded(self) -> list[LiveModel]:
-        snapshot = getattr(self, "snapshot", None)
-        if snapshot is None:
-            return []
-        return [m for m in (snapshot.active, snapshot.candidate) if m is not None]
+        """Every version in memory: the snapshot's and a few recent ones (new users are placed in all)."""
+        return list(self._models.values())
 
     def _load(self, version: str) -> LiveModel:
         model = LiveModel.build(version, load(self.registry.path(version)))
         for user in self.profiles:
             self._place(model, user)
+        self._models[version] = model
         return model
+
+    def _evict(self, serving: set[str]) -> None:
+        """Keep the serving versions and the most recently loaded others, ``KEPT_VERSIONS`` in all."""
+        spare = [v for v in self._models if v not in serving]
+        for version in spare[: max(len(self._models) - KEPT_VERSIONS, 0)]:
+            del self._models[version]
 
     # --- users and ratings ------------------------------------------------------------
     def is_new_user(self, user: str) -> bool:
