@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from embrec.cli.attack import attack
+from embrec.cli.audit import audit
+from embrec.cli.benchmark import benchmark
 from embrec.cli.demo import demo
 from embrec.cli.evaluate import cv, evaluate
 from embrec.cli.info import info
@@ -19,6 +22,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (train, evaluate, cv, recommend, similar, info, demo, serve, retrain):
+for command in (train, evaluate, cv, recommend, similar, info, demo, serve, retrain, benchmark):
+    app.command()(command)
+for command in (audit, attack):
     app.command()(command)
 app.add_typer(rollout_app)
