@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
 from embrec.artifacts.model_dir import save
@@ -37,8 +38,13 @@ def _trained(split: Split, epochs: int, seed: int, factors: int) -> Recommender:
 def model_dirs(split: Split, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two model directories: v1 (the one to serve) and v2 (a candidate, another seed)."""
     root = tmp_path_factory.mktemp("models")
-    first = save(_trained(split, epochs=2, seed=0, factors=16), root / "first")
-    second = save(_trained(split, epochs=1, seed=1, factors=8), root / "second")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny batches: one thread is faster, and far faster on a busy machine
+    try:
+        first = save(_trained(split, epochs=3, seed=0, factors=16), root / "first")
+        second = save(_trained(split, epochs=2, seed=1, factors=8), root / "second")
+    finally:
+        torch.set_num_threads(threads)
     return first, second
 
 

@@ -69,8 +69,9 @@ class LiveModel:
         if factors is not None:
             unit = factors / np.maximum(np.linalg.norm(factors, axis=1, keepdims=True), 1e-12)
             center = factors.mean(axis=0)
-            _, _, vt = np.linalg.svd(factors - center, full_matrices=False)
-            axes = vt[:2].T
+            centred = (factors - center).astype(np.float64)
+            _, vectors = np.linalg.eigh(centred.T @ centred)  # (factors, factors), ascending eigenvalues
+            axes = vectors[:, ::-1][:, :2].astype(np.float32)  # the first two principal directions
         catalog = _catalog(recommender)
         titles = [entry.title.lower() for entry in catalog]
         prior = population_prior(recommender, "user")
@@ -199,7 +200,8 @@ class LiveModel:
 
 def _catalog(recommender: Recommender) -> list[CatalogEntry]:
     table = recommender.item_table if recommender.item_table is not None else pd.DataFrame(index=range(0))
-    titles = [recommender.title(i) for i in range(recommender.n_items)]
+    known = recommender.titles()
+    titles = [str(t) for t in known] if known is not None else list(recommender.item_ids.ids)
     years = _column(table, "year", recommender.n_items)
     genres = _column(table, "genres", recommender.n_items)
     return [
