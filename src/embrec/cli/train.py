@@ -33,6 +33,7 @@ from embrec.cli.common import (
 )
 from embrec.data.sources import load_split
 from embrec.evaluation.protocol import evaluate
+from embrec.influence.mitigation import USER_WEIGHTINGS, user_weights
 from embrec.models import MODELS, ModelConfig
 from embrec.recommend.recommender import Recommender
 from embrec.training.config import TrainConfig
@@ -67,6 +68,9 @@ def train(
     batch_size: Annotated[int, typer.Option("--batch-size")] = DEFAULTS.batch_size,
     patience: Annotated[int | None, typer.Option("--patience", help="Early stopping patience (epochs).")] = None,
     valid_fraction: Annotated[float, typer.Option("--valid-fraction", help="Validation share of train.")] = 0.0,
+    user_weighting: Annotated[
+        str, typer.Option("--user-weighting", help="Per-user loss weights: none | inverse_sqrt | cap (100 ratings).")
+    ] = "none",
     seed: SeedOpt = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -83,8 +87,13 @@ def train(
         epochs=epochs, lr=lr, weight_decay=wd, batch_size=batch_size, optimizer=optimizer,  # type: ignore[arg-type]
         schedule=schedule, seed=seed, patience=patience, valid_fraction=valid_fraction,  # type: ignore[arg-type]
     )  # fmt: skip
+    if user_weighting not in USER_WEIGHTINGS:
+        raise typer.BadParameter(f"--user-weighting must be one of {', '.join(USER_WEIGHTINGS)}")
+    weights = None if user_weighting == "none" else user_weights(the_split.train, user_weighting)
     with training_progress(quiet or json_out, epochs) as on_epoch:
-        fitted, resolved, history = train_model(the_split.train, model_config, config, on_epoch=on_epoch)
+        fitted, resolved, history = train_model(
+            the_split.train, model_config, config, on_epoch=on_epoch, weights=weights
+        )
     recommender = Recommender.from_training(fitted, resolved, the_split.train, config)
     metrics = evaluate(recommender, the_split.test, k=10)
     recommender.info |= {"split": the_split.name, "metrics": metrics, "history": history.to_json()}

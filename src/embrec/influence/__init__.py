@@ -1,0 +1,1 @@
+"""Influence: audits of concentration and group influence, shilling attacks, detection, mitigation."""
