@@ -12,7 +12,7 @@ from coldstart_worlds import FACTORS, N_ITEMS, N_USERS, World, dot_model, world
 from embrec.artifacts.model_dir import load, save
 from embrec.coldstart.extend import add_items
 from embrec.coldstart.fold_in import (
-    _design,
+    design,
     fold_in,
     fold_in_user,
     predict_folded,
@@ -52,7 +52,7 @@ def test_gauss_newton_minimises_the_squared_error_in_stars(dot_world: World) -> 
     noise = np.random.default_rng(0).normal(0, 0.7, len(items))
     noisy = np.clip(_exact_ratings(dot_world, vector, bias, items) + noise, 1, 5)
     prior = population_prior(rec)
-    x, c = _design(dot_model(rec), "user", prior, items)
+    x, c = design(dot_model(rec), "user", prior, items)
 
     def loss(f: FoldedRows) -> float:
         w = np.concatenate([f.rows["user_bias.weight"], f.rows["user_factors.weight"]]).astype(np.float64)

@@ -10,6 +10,7 @@ from embrec.cli.benchmark import benchmark
 from embrec.cli.demo import demo
 from embrec.cli.evaluate import cv, evaluate
 from embrec.cli.info import info
+from embrec.cli.onboard import onboard
 from embrec.cli.recommend import recommend, similar
 from embrec.cli.rollout import rollout_app
 from embrec.cli.serve import retrain, serve
@@ -26,4 +27,5 @@ for command in (train, evaluate, cv, recommend, similar, info, demo, serve, retr
     app.command()(command)
 for command in (audit, attack):
     app.command()(command)
+app.command()(onboard)
 app.add_typer(rollout_app)

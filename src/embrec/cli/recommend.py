@@ -9,18 +9,26 @@ import typer
 
 from embrec.artifacts.model_dir import load
 from embrec.cli.common import JsonOpt, KOpt, console, friendly_errors, items_table, print_json
+from embrec.cli.onboard import newcomer_items
 
 
 @friendly_errors
 def recommend(
     model_dir: Annotated[Path, typer.Argument(help="Model directory.")],
-    user: Annotated[str, typer.Option("--user", help="Raw user id.")],
+    user: Annotated[str | None, typer.Option("--user", help="Raw user id.")] = None,
     k: KOpt = 10,
     json_out: JsonOpt = False,
+    ratings: Annotated[str | None, typer.Option("--ratings", help="A new user's ratings: 'Fargo (1996)=4,..'.")] = None,
+    genres: Annotated[str | None, typer.Option("--genres", help="A new user's liked genres: Comedy,Romance.")] = None,
 ) -> None:
-    """The top-k items a user has not rated yet."""
+    """The top-k items a user has not rated yet (or for a new user, from --ratings and/or --genres)."""
     recommender = load(model_dir)
-    items = recommender.recommend(user, k)
+    if (user is None) == (ratings is None and genres is None):
+        raise typer.BadParameter("give --user ID, or --ratings and/or --genres for a new user")
+    if user is None:
+        user, items = "new user", newcomer_items(recommender, ratings, genres, k)
+    else:
+        items = recommender.recommend(user, k)
     if json_out:
         print_json({"user": user, "items": [i.to_json() for i in items]})
         return

@@ -45,6 +45,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from torch import nn
 from torch.func import functional_call
 
 from embrec.coldstart.extend import add_users, replace_user
@@ -93,7 +94,7 @@ def fold_in(
 
 
 # --- dot: closed form on logits, then Gauss-Newton on the squashed loss ------------------
-def _design(model: DotProductBias, side: Side, prior: Prior, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def design(model: DotProductBias, side: Side, prior: Prior, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``X`` (n, d) in the prior's layout and the fixed logit offsets ``c`` (n,)."""
     other: Side = "item" if side == "user" else "user"
     rows = torch.as_tensor(others, dtype=torch.long)
@@ -109,7 +110,7 @@ def _design(model: DotProductBias, side: Side, prior: Prior, others: np.ndarray)
 def _solve_dot(
     model: DotProductBias, side: Side, prior: Prior, others: np.ndarray, r: np.ndarray, sigma: float, steps: int
 ) -> np.ndarray:
-    x, c = _design(model, side, prior, others)
+    x, c = design(model, side, prior, others)
     lo, hi = model.y_range
     p = np.clip((r - lo) / (hi - lo), _CLIP, 1 - _CLIP)
     target_logit = np.log(p / (1 - p))
@@ -155,10 +156,6 @@ def _solve_gradient(
     recommender: Recommender, side: Side, prior: Prior, others: np.ndarray, r: np.ndarray, sigma: float
 ) -> np.ndarray:
     model = recommender.model
-    frozen = {name: t.detach() for name, t in model.state_dict().items()}
-    other_index = torch.as_tensor(others, dtype=torch.long)
-    own_index = torch.zeros(len(others), dtype=torch.long)
-    args = (own_index, other_index) if side == "user" else (other_index, own_index)
     target = torch.as_tensor(r, dtype=torch.float32)
     mean = torch.as_tensor(prior.mean, dtype=torch.float32)
     precision = torch.as_tensor(prior.precision, dtype=torch.float32)
@@ -167,8 +164,7 @@ def _solve_gradient(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        tensors = frozen | _unflatten(w, prior)
-        y = functional_call(model, tensors, args)
+        y = forward_rows(model, side, prior.layout.tables(w), others)
         d = w - mean
         loss: torch.Tensor = ((y - target) ** 2).sum() / sigma**2 + d @ precision @ d
         loss.backward()
@@ -178,28 +174,27 @@ def _solve_gradient(
     return w.detach().double().numpy()
 
 
-def _unflatten(w: torch.Tensor, prior: Prior) -> dict[str, torch.Tensor]:
-    """The flat vector as one-row tables, by parameter name."""
-    tables, start = {}, 0
-    for name, shape in zip(prior.layout.names, prior.layout.shapes, strict=True):
-        width = int(np.prod(shape))
-        tables[name] = w[start : start + width].reshape((1, *shape))
-        start += width
-    return tables
+def forward_rows(model: nn.Module, side: Side, tables: dict[str, torch.Tensor], others: np.ndarray) -> torch.Tensor:
+    """The model's predictions for one entity given by one-row ``tables`` against ``others`` (n,).
+
+    Every other weight is the model's own, detached: gradients reach ``tables`` only.
+    """
+    model.eval()
+    tensors = {name: t.detach() for name, t in model.state_dict().items()} | tables
+    other_index = torch.as_tensor(np.asarray(others), dtype=torch.long)
+    own_index = torch.zeros(len(other_index), dtype=torch.long)
+    args = (own_index, other_index) if side == "user" else (other_index, own_index)
+    output: torch.Tensor = functional_call(model, tensors, args)
+    return output
 
 
 # --- predictions and raw-id front end ---------------------------------------------------
 def predict_folded(recommender: Recommender, folded: FoldedRows) -> np.ndarray:
     """Predicted ratings of every item (user, for ``side="item"``) for the folded entity, float32."""
-    model = recommender.model
-    model.eval()
     n = recommender.n_items if folded.side == "user" else recommender.n_users
-    tensors = {name: t.detach() for name, t in model.state_dict().items()}
-    tensors |= {name: torch.from_numpy(row)[None] for name, row in folded.rows.items()}
-    others, own = torch.arange(n), torch.zeros(n, dtype=torch.long)
-    args = (own, others) if folded.side == "user" else (others, own)
+    tables = {name: torch.from_numpy(np.asarray(row, dtype=np.float32))[None] for name, row in folded.rows.items()}
     with torch.inference_mode():
-        scores: torch.Tensor = functional_call(model, tensors, args)
+        scores = forward_rows(recommender.model, folded.side, tables, np.arange(n))
     return np.asarray(scores.float().numpy(), dtype=np.float32).copy()
 
 

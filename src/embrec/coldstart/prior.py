@@ -46,6 +46,15 @@ class Layout:
             start += width
         return rows
 
+    def tables(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A flat tensor ``(size,)`` as one-row tables ``(1, *shape)`` by name (differentiable)."""
+        tables, start = {}, 0
+        for name, shape in zip(self.names, self.shapes, strict=True):
+            width = int(np.prod(shape))
+            tables[name] = flat[start : start + width].reshape((1, *shape))
+            start += width
+        return tables
+
     def offset(self, name: str) -> int:
         """Start of parameter ``name`` in the flat vector."""
         position = self.names.index(name)
