@@ -151,3 +151,11 @@ def test_answers_are_resolved_and_validated(dot_world: World) -> None:
         resolve_answers(rec, {"Film 3 (1953)": 6})
     with pytest.raises(ValueError, match="rated twice"):
         resolve_answers(rec, {"Film 3 (1953)": 4, "4": 2})
+
+
+def test_folded_users_of_other_models_persist(tmp_path: Path) -> None:
+    rec = world(0, "nn").recommender
+    bigger = fold_in_user(rec, "newcomer", {"Film 3 (1953)": 5, "Film 10 (1960)": 1})
+    again = load(save(bigger, tmp_path / "model"))
+    assert again.predict("newcomer", "4") == pytest.approx(bigger.predict("newcomer", "4"))
+    assert torch.equal(again.model.state_dict()["item_factors.weight"], rec.model.state_dict()["item_factors.weight"])

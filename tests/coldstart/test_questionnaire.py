@@ -57,3 +57,9 @@ def test_answers_to_the_questionnaire_place_users_better_than_random_answers() -
             guess = predict_folded(rec, fold_in(rec, items, truth[items], prior=prior))
             errors.append(np.sqrt(np.mean((guess - truth) ** 2)))
     assert np.mean(chosen) < np.mean(drawn)
+
+
+def test_models_without_a_closed_form_get_a_questionnaire_too() -> None:
+    rec = world(0, "nn").recommender
+    asked = questionnaire(rec, 6)
+    assert len(set(asked.tolist())) == 6 and np.array_equal(asked, questionnaire(rec, 6))

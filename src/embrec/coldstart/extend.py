@@ -61,14 +61,16 @@ def add_rows(
     if taken or len(set(map(str, raw_ids))) != len(raw_ids):
         raise ValueError(f"{side} ids already present or repeated: {taken or list(raw_ids)}")
     n = side_size(recommender, side)
-    state = _grown_state(recommender, side, n, folded)
     new_ids = ids.extended([str(r) for r in raw_ids])
     n_users = len(new_ids) if side == "user" else recommender.n_users
     n_items = len(new_ids) if side == "item" else recommender.n_items
+    model = build_model(n_users, n_items, recommender.model_config)
+    model.load_state_dict(_grown_state(recommender, side, n, folded, model.state_dict()), strict=True)
+    model.eval()
     seen = _grown_seen(recommender.seen, side, interactions, n_users, n_items)
     changes = {
         f"{side}_ids": new_ids,
-        "model": _rebuilt(recommender, state, n_users, n_items),
+        "model": model,
         "seen": seen,
         "item_popularity": np.asarray(seen.sum(axis=0)).ravel().astype(np.int64),
         f"{side}_table": _grown_table(getattr(recommender, f"{side}_table"), list(map(str, raw_ids)), table_rows),
@@ -108,12 +110,20 @@ def _checked_names(recommender: Recommender, side: Side, n: int, folded: Sequenc
     return names
 
 
-def _grown_state(recommender: Recommender, side: Side, n: int, folded: Sequence[FoldedRows]) -> dict[str, torch.Tensor]:
+def _grown_state(
+    recommender: Recommender, side: Side, n: int, folded: Sequence[FoldedRows], fresh: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """The old weights with the new rows appended: ``folded``'s in the side's own tables; in any
+    other tensor with a row per entity (an attribute buffer, say), what a freshly built model of
+    the new size (``fresh``) holds there."""
     state = {name: t.detach().clone() for name, t in recommender.model.state_dict().items()}
-    for name in _checked_names(recommender, side, n, folded):
-        rows = [torch.from_numpy(np.asarray(f.rows[name])).to(state[name].dtype) for f in folded]
-        if rows:
-            state[name] = torch.cat([state[name], torch.stack(rows)])
+    names = _checked_names(recommender, side, n, folded)
+    for name, tensor in state.items():
+        if name in names and folded:
+            rows = [torch.from_numpy(np.asarray(f.rows[name])).to(tensor.dtype) for f in folded]
+            state[name] = torch.cat([tensor, torch.stack(rows)])
+        elif name.startswith(f"{side}_") and tensor.ndim >= 1 and tensor.shape[0] == n:
+            state[name] = torch.cat([tensor, fresh[name][n:].to(tensor.dtype)])
     return state
 
 

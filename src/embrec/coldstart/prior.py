@@ -76,9 +76,18 @@ def side_size(recommender: Recommender, side: Side) -> int:
 
 
 def layout_of(model: nn.Module, side: Side, n: int) -> Layout:
-    """The side's own parameters: named ``{side}_*`` with ``n`` rows (parameters and buffers)."""
+    """The side's own rows: floating-point tensors named ``{side}_*`` with ``n`` rows.
+
+    Integer tensors with a row per user (a feature-index buffer, say) are attributes, not weights.
+    """
     state = model.state_dict()
-    names = tuple(sorted(k for k, v in state.items() if k.startswith(f"{side}_") and v.ndim >= 1 and v.shape[0] == n))
+    names = tuple(
+        sorted(
+            k
+            for k, v in state.items()
+            if k.startswith(f"{side}_") and v.ndim >= 1 and v.shape[0] == n and v.is_floating_point()
+        )
+    )
     return Layout(names, tuple(tuple(int(d) for d in state[k].shape[1:]) for k in names))
 
 

@@ -20,6 +20,7 @@ repeats the first's direction gains nothing. Ties go to the lower index: no rand
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -53,7 +54,9 @@ def information_vectors(
         return forward_rows(model, "user", prior.layout.tables(w), items)
 
     mean = torch.as_tensor(prior.mean, dtype=torch.float32)
-    jacobian = torch.func.jacfwd(outputs)(mean)  # (n, d): d forward passes, fewer than n backward ones
+    with warnings.catch_warnings():  # torch.func's forward-mode rules still go through torch.jit.script
+        warnings.simplefilter("ignore", DeprecationWarning)
+        jacobian = torch.func.jacfwd(outputs)(mean)  # (n, d): d forward passes, fewer than n backward ones
     return np.asarray(jacobian.detach().double().numpy()) / sigma
 
 
