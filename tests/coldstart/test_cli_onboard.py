@@ -83,3 +83,9 @@ def test_recommend_needs_a_user_or_a_newcomer(model_dir: Path) -> None:
 def test_titles_with_commas_parse() -> None:
     parsed = parse_ratings("Good, the Bad and the Ugly, The (1966)=5,Fargo (1996)=4.5")
     assert parsed == {"Good, the Bad and the Ugly, The (1966)": 5.0, "Fargo (1996)": 4.5}
+
+
+def test_onboard_takes_demographics(model_dir: Path) -> None:
+    args = ["onboard", str(model_dir), "--gender", "F", "--age", "30", "--occupation", "other"]
+    result = runner.invoke(app, args, input="q\n")
+    assert result.exit_code == 0 and "similar users" in result.output

@@ -8,6 +8,7 @@ then prints the newcomer's list. ``--save-as USER`` folds the newcomer into the 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +61,9 @@ def onboard(
     model_dir: Annotated[Path, typer.Argument(help="Model directory.")],
     questions: Annotated[int, typer.Option("--questions", help="How many films to rate.")] = 10,
     genres: Annotated[str | None, typer.Option("--genres", help="Liked genres, e.g. Comedy,Romance.")] = None,
+    age: Annotated[float | None, typer.Option("--age", help="Age in years (optional).")] = None,
+    gender: Annotated[str | None, typer.Option("--gender", help="Gender as in the user table, e.g. F or M.")] = None,
+    occupation: Annotated[str | None, typer.Option("--occupation", help="Occupation, e.g. writer.")] = None,
     save_as: Annotated[
         str | None, typer.Option("--save-as", help="Fold the newcomer into MODEL_DIR under this user id.")
     ] = None,
@@ -69,7 +73,7 @@ def onboard(
     if questions < 0:
         raise typer.BadParameter("--questions must be non-negative")
     recommender = load(model_dir)
-    preferences = preferences_of(recommender, genres)
+    preferences = replace(preferences_of(recommender, genres), age=age, gender=gender, occupation=occupation)
     prior = population_prior(recommender)
     answers = _ask(recommender, questionnaire(recommender, ASK_FACTOR * questions, prior=prior), questions)
     cold = place_newcomer(recommender, answers, preferences, prior)
