@@ -62,6 +62,7 @@ def attack(
     model: Annotated[str, typer.Option("--model")] = "dot",
     factors: Annotated[int, typer.Option("--factors")] = ModelConfig.factors,
     epochs: Annotated[int, typer.Option("--epochs")] = DEFAULTS.epochs,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = DEFAULTS.batch_size,
     seed: SeedOpt = 0,
     k: KOpt = 10,
     json_out: JsonOpt = False,
@@ -79,7 +80,7 @@ def attack(
     shares = _share(profiles, "--profiles"), _share(filler, "--filler")
     spec = AttackSpec(kind_literal, item_index(the_split.train, target), *shares, popular=popular, seed=seed)
     mitigations = [Mitigation.parse(m, cap) for m in (mitigation or []) if m.strip() != "none"]
-    config = replace(DEFAULTS, epochs=epochs, seed=seed)
+    config = replace(DEFAULTS, epochs=epochs, batch_size=batch_size, seed=seed)
     model_config = ModelConfig(kind=model, factors=factors)
     with progress_status("training", quiet=json_out) as on_step:
         report = simulate_attack(the_split, spec, model_config, config, mitigations, k, on_step=on_step)

@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 for command in (train, evaluate, cv, recommend, similar, info, demo, serve, retrain, benchmark):
     app.command()(command)
-for command in (audit, attack):
-    app.command()(command)
+app.command()(audit)
+app.command()(attack)
 app.command()(onboard)
 app.add_typer(rollout_app)

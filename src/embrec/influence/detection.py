@@ -3,14 +3,17 @@
 Three steps, each with a reason:
 
 1. **Profile statistics** (Chirita et al. 2005; Williams et al. 2007). For every user with
-   ratings: ``log_popularity`` = mean ``log(1 + n_i)`` of the items rated (``n_i`` the item's
-   rating count: filler drawn from the catalog at random is far more obscure than what people
-   actually watch), ``rdma`` = mean ``|r_ui - mean_i| / n_i`` (rating deviation from the item
-   means, weighted towards little-rated items: fakes disagree where few voices are heard) and
-   ``top_share`` = share of ratings at the top of the scale. Each statistic becomes a robust z
-   score ``(x - median) / (1.4826 * MAD)`` over all profiles; a profile's ``suspicion`` is its
-   largest z in the suspicious direction (low popularity, high deviation, many top ratings).
-   Profiles with ``suspicion >= threshold`` are *candidates*.
+   ratings: ``log_popularity`` = mean ``log(1 + n_i)`` of the items rated below the top of the
+   scale (``n_i`` the item's rating count: filler drawn from the catalog at random is far more
+   obscure than what people actually watch; the top-rated items are left out because they are
+   what an attack pushes or, in a bandwagon attack, the crowd favourites it hides behind; a
+   profile with only top ratings uses them all), ``rdma`` = mean ``|r_ui - mean_i| / n_i``
+   (rating deviation from the item means, weighted towards little-rated items: fakes disagree
+   where few voices are heard) and ``top_share`` = share of ratings at the top of the scale.
+   Each statistic becomes a robust z score ``(x - median) / (1.4826 * MAD)`` over all
+   profiles; a profile's ``suspicion`` is its largest z in the suspicious direction (low
+   popularity, high deviation, many top ratings). Profiles with ``suspicion >= threshold`` are
+   *candidates*.
 2. **Target-item analysis** (after Zhou et al. 2016, SVM-TIA). A push attack needs many
    profiles giving one item the top rating. With ``C`` candidates among ``U`` active users and
    ``t_i`` users top-rating item ``i``, chance alone would have ``lambda_i = C * t_i / U``
@@ -117,11 +120,23 @@ def profile_statistics(ratings: Ratings) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "n_ratings": per_user,
-            "log_popularity": user_mean(np.log1p(counts[ratings.items])),
+            "log_popularity": _filler_mean(ratings, np.log1p(counts[ratings.items])),
             "rdma": user_mean(deviation),
             "top_share": user_mean((ratings.ratings >= ratings.scale[1]).astype(np.float64)),
         }
     )
+
+
+def _filler_mean(ratings: Ratings, values: np.ndarray) -> np.ndarray:
+    """Each user's mean of ``values`` (one per rating) over the ratings below the top of the scale,
+    or over all their ratings when every one is at the top (0 for users without ratings)."""
+    below = ratings.ratings < ratings.scale[1]
+    n_below = np.bincount(ratings.users[below], minlength=ratings.n_users)
+    n_all = np.bincount(ratings.users, minlength=ratings.n_users)
+    sum_below = np.bincount(ratings.users[below], weights=values[below], minlength=ratings.n_users)
+    sum_all = np.bincount(ratings.users, weights=values, minlength=ratings.n_users)
+    averaged: np.ndarray = np.where(n_below > 0, sum_below / np.maximum(n_below, 1), sum_all / np.maximum(n_all, 1))
+    return averaged
 
 
 def robust_z(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
