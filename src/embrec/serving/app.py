@@ -150,10 +150,8 @@ def _read_routes(app: FastAPI, service: Service, metrics: ServiceMetrics) -> Non
     @app.get("/questionnaire")
     async def questionnaire(n: Annotated[int, Query(ge=1, le=MAX_QUESTIONNAIRE)] = 10) -> Questionnaire:
         """Items to ask a new user to rate, and the genres they can pick from."""
-        from embrec.serving.newcomers import questionnaire_items
-
         model = service.current().active
-        asked = [_item(model.catalog[i]) for i in questionnaire_items(model.recommender, n)]
+        asked = [_item(model.catalog[i]) for i in model.questions(n)]
         return Questionnaire(items=asked, genres=model.genres(), scale=model.scale)
 
     @app.get("/map")

@@ -22,7 +22,7 @@ from embrec.data.ids import UnknownIdError
 from embrec.evaluation.protocol import relevance_threshold
 from embrec.recommend.ranking import top_k
 from embrec.recommend.recommender import Recommender
-from embrec.serving.newcomers import Placement
+from embrec.serving.newcomers import Placement, questionnaire_items
 
 MAP_ITEMS = 400
 
@@ -59,8 +59,15 @@ class LiveModel:
     titles: list[str] = field(default_factory=list)  # lower-case, for search
     prior: Prior | None = None  # the population prior of user rows, for fold-in
     user_index: dict[str, int] = field(default_factory=dict)  # raw id -> row: faster than IdMap per request
+    _questions: dict[int, list[int]] = field(default_factory=dict)
     placed: dict[str, Placement] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def questions(self, n: int) -> list[int]:
+        """The questionnaire's first ``n`` items (computed once per length)."""
+        if n not in self._questions:
+            self._questions[n] = questionnaire_items(self.recommender, n, self.prior)
+        return self._questions[n]
 
     @classmethod
     def build(cls, version: str, recommender: Recommender) -> LiveModel:
@@ -101,15 +108,21 @@ class LiveModel:
         return self.recommender.score_users(np.array([index]))[0]
 
     def recommend(self, user: str, k: int, rated: Mapping[str, float], explain: bool = False) -> list[Listed]:
-        """The ``k`` best items the user has not rated in training nor through the service."""
+        """The ``k`` best items the user has not rated in training nor through the service.
+
+        Trained users are ranked by predicted rating; placed newcomers by their placement's
+        ranking (cold start weighs what a newcomer has heard of), scored by predicted rating.
+        """
+        placed = self.placed.get(user)
         scores = self.scores(user)
+        order = torch.from_numpy(placed.ranking.astype(np.float32)) if placed is not None else scores.clone()
         exclude = self.rated_indices(user, rated)
-        scores[torch.from_numpy(exclude)] = -torch.inf
-        items, values = top_k(scores[None, :], k)
+        order[torch.from_numpy(exclude)] = -torch.inf
+        items, _ = top_k(order[None, :], k)
         liked = self._liked(exclude, user, rated) if explain else None
         return [
-            Listed(int(i), float(s), self._because(int(i), liked) if liked is not None else None)
-            for i, s in zip(items[0], values[0], strict=True)
+            Listed(int(i), float(scores[i]), self._because(int(i), liked) if liked is not None else None)
+            for i in items[0]
             if i >= 0
         ]
 
