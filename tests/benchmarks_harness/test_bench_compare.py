@@ -13,11 +13,13 @@ from harness import references
 
 def test_small_run_writes_the_table(tmp_path: Path, u1) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "benchmarks.md"
+    out.write_text("# old table\n\n## Synthetic scale\n\nkept by compare.py\n")
     code = compare.main(["--folds", "u1", "--models", "popularity,embrec-bias", "--repeats", "1", "--out", str(out)])
     assert code in (0, 1)  # 1: a target this run could check (bias is far from 0.895) is missed
     text = out.read_text()
     assert "| embrec bias (defaults) | 0.9" in text and "| popularity (r >= 4 counts) | - |" in text
     assert "--folds u1 --models popularity,embrec-bias" in text and "not run" in text
+    assert "# old table" not in text and text.endswith("## Synthetic scale\n\nkept by compare.py\n")
 
 
 def test_missing_library_is_skipped_and_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, u1) -> None:  # type: ignore[no-untyped-def]
