@@ -78,27 +78,32 @@ def load(directory: str | Path) -> Recommender:
     except (SafetensorError, OSError) as exc:
         raise ModelDirError(directory, f"cannot read {WEIGHTS}: {exc}") from None
     extra = {k[len(_EXTRA) :]: tensors.pop(k) for k in list(tensors) if k.startswith(_EXTRA)}
-    user_ids, item_ids = IdMap(tuple(manifest.user_ids), "user"), IdMap(tuple(manifest.item_ids), "item")
-    model_config = ModelConfig.from_json(manifest.model_config)
-    model = build_model(len(user_ids), len(item_ids), model_config)
+    try:  # the manifest parsed as JSON; its contents can still be wrong
+        user_ids, item_ids = IdMap(tuple(manifest.user_ids), "user"), IdMap(tuple(manifest.item_ids), "item")
+        model_config = ModelConfig.from_json(manifest.model_config)
+        train_config = TrainConfig.from_json(manifest.train_config) if manifest.train_config else None
+        model = build_model(len(user_ids), len(item_ids), model_config)
+    except (ValueError, TypeError) as exc:
+        raise ModelDirError(directory, f"{MANIFEST} describes no valid model: {exc}") from None
     try:
         model.load_state_dict(tensors, strict=True)
-    except RuntimeError as exc:
+        indices, indptr = extra["seen_indices"].numpy(), extra["seen_indptr"].numpy()
+        seen = sparse.csr_matrix(
+            (np.ones(len(indices), dtype=bool), indices, indptr), shape=(len(user_ids), len(item_ids))
+        )
+        popularity = extra["item_popularity"].numpy()
+    except (RuntimeError, KeyError, ValueError) as exc:
         raise ModelDirError(directory, f"weights do not fit a {model_config.kind!r} model: {exc}") from None
     model.eval()
-    seen = sparse.csr_matrix(
-        (np.ones(len(extra["seen_indices"]), dtype=bool), extra["seen_indices"].numpy(), extra["seen_indptr"].numpy()),
-        shape=(len(user_ids), len(item_ids)),
-    )
     return Recommender(
         model=model,
         model_config=model_config,
         user_ids=user_ids,
         item_ids=item_ids,
         seen=seen,
-        item_popularity=extra["item_popularity"].numpy(),
+        item_popularity=popularity,
         scale=manifest.scale,
-        train_config=TrainConfig.from_json(manifest.train_config) if manifest.train_config else None,
+        train_config=train_config,
         item_table=table_from_json(manifest.item_table),
         user_table=table_from_json(manifest.user_table),
         info=manifest.info,

@@ -64,7 +64,7 @@ class IdMap:
 
     def index(self, raw: object) -> int:
         """Index of one raw id; :class:`UnknownIdError` when absent."""
-        position = self._index.get_indexer([str(raw)])[0]
+        position = self._index.get_indexer(pd.Index([str(raw)], dtype=object))[0]
         if position < 0:
             raise UnknownIdError(self.kind, raw)
         return int(position)
@@ -74,9 +74,9 @@ class IdMap:
     ) -> np.ndarray:
         """int32 indices of many raw ids; an unknown id raises, or maps to -1 with ``"missing"``."""
         values = np.asarray([str(r) for r in raws] if not isinstance(raws, np.ndarray) else raws.astype(str))
-        positions = self._index.get_indexer(values).astype(np.int32)
+        positions = self._index.get_indexer(pd.Index(values, dtype=object)).astype(np.int32)
         if unknown == "error" and (positions < 0).any():
-            raise UnknownIdError(self.kind, values[np.argmax(positions < 0)])
+            raise UnknownIdError(self.kind, str(values[np.argmax(positions < 0)]))
         return positions
 
     def raw(self, index: int) -> str:

@@ -67,9 +67,8 @@ class Ratings:
 
     def concat(self, other: Ratings, name: str | None = None) -> Ratings:
         """These ratings followed by ``other``'s (same id maps required)."""
-        if other.user_ids is not self.user_ids or other.item_ids is not self.item_ids:
-            if other.user_ids.ids != self.user_ids.ids or other.item_ids.ids != self.item_ids.ids:
-                raise ValueError("cannot concatenate ratings over different id maps")
+        if other.user_ids.ids != self.user_ids.ids or other.item_ids.ids != self.item_ids.ids:
+            raise ValueError("cannot concatenate ratings over different id maps")
         ts = None
         if self.timestamps is not None and other.timestamps is not None:
             ts = np.concatenate([self.timestamps, other.timestamps])
@@ -102,7 +101,9 @@ class Ratings:
     def title(self, item_index: int) -> str:
         """The item's title when the item table has one, else its raw id."""
         if self.item_table is not None and "title" in self.item_table.columns:
-            return str(self.item_table["title"].iat[item_index])
+            titles = self.item_table["title"]
+            if not titles.isna().iat[item_index]:  # an item the items file does not list has none
+                return str(titles.iat[item_index])
         return self.item_ids.raw(item_index)
 
     def to_frame(self) -> pd.DataFrame:

@@ -109,7 +109,8 @@ def read_items(path: str | Path, sep: str | None = None) -> pd.DataFrame:
     names = {_normalise(c): c for c in frame.columns}
     id_col = next((names[a] for a in _ALIASES["item"] if a in names), None)
     if id_col is None:
-        raise DataError(f"no item id column (looked for movieId, item, item_id); columns are {list(frame.columns)}", path)
+        columns = list(frame.columns)
+        raise DataError(f"no item id column (looked for movieId, item, item_id); columns are {columns}", path)
     table = frame.rename(columns={id_col: "item"})
     table["item"] = table["item"].astype(str)
     if table["item"].duplicated().any():
@@ -248,7 +249,8 @@ def _validated(
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
             value = out["rating"].iat[row]
-            raise DataError(f"rating {value:g} is outside the declared scale {lo:g}..{hi:g}", path, _line(row, first_line, path))
+            problem = f"rating {value:g} is outside the declared scale {lo:g}..{hi:g}"
+            raise DataError(problem, path, _line(row, first_line, path))
     return out
 
 
@@ -269,18 +271,20 @@ def _numeric(column: pd.Series, role: str, path: Path, first_line: int) -> pd.Se
     bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
         row = int(np.argmax(bad))
-        raise DataError(f"{role} {column.iat[row]!r} is not a finite number", path, _line(row, first_line, path))
+        raise DataError(f"{role} {_shown(column.iat[row])} is not a finite number", path, _line(row, first_line, path))
     return values.astype(np.float64)
 
 
 def _timestamps(column: pd.Series, path: Path, first_line: int) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column):
         return _numeric(column, "timestamp", path, first_line).astype(np.int64)
-    parsed = pd.to_datetime(column, errors="coerce", utc=True)
+    parsed = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")  # each date parsed on its own
     if parsed.isna().any():
         row = int(np.argmax(parsed.isna().to_numpy()))
-        raise DataError(f"timestamp {column.iat[row]!r} is neither a number nor a date", path, _line(row, first_line, path))
-    return pd.Series(parsed.astype("int64").to_numpy() // 10**9, index=column.index)
+        problem = f"timestamp {_shown(column.iat[row])} is neither a number nor a date"
+        raise DataError(problem, path, _line(row, first_line, path))
+    seconds = (parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)  # whatever the datetime unit
+    return pd.Series(seconds.to_numpy(dtype=np.int64), index=column.index)
 
 
 def _resolve_duplicates(frame: pd.DataFrame, path: Path, first_line: int, policy: Duplicates) -> pd.DataFrame:
@@ -292,8 +296,8 @@ def _resolve_duplicates(frame: pd.DataFrame, path: Path, first_line: int, policy
         user, item = frame["user"].iat[row], frame["item"].iat[row]
         earlier = int(np.argmax(((frame["user"] == user) & (frame["item"] == item)).to_numpy()))
         raise DataError(
-            f"duplicate rating of item {item!r} by user {user!r} (first on line {_line(earlier, first_line, path)}); "
-            "resolve with --duplicates last|mean",
+            f"duplicate rating of item {str(item)!r} by user {str(user)!r} "
+            f"(first on line {_line(earlier, first_line, path)}); resolve with --duplicates last|mean",
             path,
             _line(row, first_line, path),
         )
@@ -301,6 +305,15 @@ def _resolve_duplicates(frame: pd.DataFrame, path: Path, first_line: int, policy
         return frame.drop_duplicates(subset=["user", "item"], keep="last").reset_index(drop=True)
     agg = {"rating": "mean"} | ({"timestamp": "max"} if "timestamp" in frame else {})
     return frame.groupby(["user", "item"], sort=False, as_index=False).agg(agg)
+
+
+def _shown(value: object) -> str:
+    """A cell as the user wrote it: text quoted, numbers plain (``inf``, not ``np.float64(inf)``)."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, int | float | np.number):
+        return f"{float(value):g}"
+    return repr(value)
 
 
 def _line(row: int, first_line: int, path: Path) -> int | None:

@@ -106,9 +106,12 @@ class Recommender:
 
     def score_users(self, users: np.ndarray) -> torch.Tensor:
         """Predictions of every item for each user index: (batch, n_items)."""
+        score_all = getattr(self.model, "score_all", None)
+        if not callable(score_all):
+            raise TypeError(f"{type(self.model).__name__} has no score_all(users): it cannot rank items")
         self.model.eval()
         with torch.inference_mode():
-            scores = self.model.score_all(torch.as_tensor(np.asarray(users), dtype=torch.long))
+            scores = score_all(torch.as_tensor(np.asarray(users), dtype=torch.long))
         assert isinstance(scores, torch.Tensor)
         return scores.clone()
 
@@ -120,7 +123,8 @@ class Recommender:
         """
         _check_k(k)
         users = np.atleast_1d(np.asarray(users, dtype=np.int64))
-        blocks = [self._top_block(users[s : s + SCORE_CHUNK_USERS], k, exclude_seen) for s in range(0, len(users), SCORE_CHUNK_USERS)]
+        starts = range(0, len(users), SCORE_CHUNK_USERS)
+        blocks = [self._top_block(users[s : s + SCORE_CHUNK_USERS], k, exclude_seen) for s in starts]
         if not blocks:
             width = min(k, self.n_items)
             return np.empty((0, width), dtype=np.int64), np.empty((0, width), dtype=np.float32)
@@ -169,9 +173,14 @@ class Recommender:
         raise UnknownIdError("item", item)
 
     def titles(self) -> np.ndarray | None:
+        """Each item's title; items without one (not in the items file) are titled by raw id."""
         if self.item_table is None or "title" not in self.item_table.columns:
             return None
-        return self.item_table["title"].astype(str).to_numpy()
+        column = self.item_table["title"]
+        missing = column.isna().to_numpy()
+        titles = column.astype(str).to_numpy(dtype=object)
+        titles[missing] = np.asarray(self.item_ids.ids, dtype=object)[missing]
+        return titles
 
     def title(self, index: int) -> str:
         titles = self.titles()
