@@ -15,7 +15,7 @@ from rich.table import Table
 from embrec.artifacts.model_dir import ModelDirError
 from embrec.data.errors import DataError
 from embrec.data.ids import UnknownIdError
-from embrec.data.readers import Columns
+from embrec.data.readers import Columns, Duplicates
 from embrec.data.sources import DataSpec, Format, SplitKind, SplitSpec
 from embrec.recommend.recommender import ItemScore
 
@@ -25,7 +25,9 @@ errors = Console(stderr=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-DataOpt = Annotated[str | None, typer.Option("--data", help="MovieLens folder or zip, or a ratings file (--format csv).")]
+DataOpt = Annotated[
+    str | None, typer.Option("--data", help="MovieLens folder or zip, or a ratings file (--format csv).")
+]
 FormatOpt = Annotated[str, typer.Option("--format", help="movielens | csv (CSV, TSV or Parquet).")]
 FoldOpt = Annotated[str, typer.Option("--fold", help="Canonical MovieLens fold: u1..u5, ua, ub.")]
 SplitOpt = Annotated[str, typer.Option("--split", help="fold | random | per_user | temporal.")]
@@ -43,32 +45,44 @@ KOpt = Annotated[int, typer.Option("-k", "--k", help="List length.")]
 
 
 def data_spec(
-    data: str | None, fmt: str, columns: str | None, sep: str | None, scale: str | None, duplicates: str, items: str | None
+    data: str | None,
+    fmt: str,
+    columns: str | None,
+    sep: str | None,
+    scale: str | None,
+    duplicates: str,
+    items: str | None,
 ) -> DataSpec:
     """Turn the data options into a DataSpec, refusing bad values with a clear message."""
-    if fmt not in ("movielens", "csv"):
-        raise typer.BadParameter(f"--format must be movielens or csv, not {fmt!r}")
-    if duplicates not in ("error", "last", "mean"):
-        raise typer.BadParameter(f"--duplicates must be error, last or mean, not {duplicates!r}")
+    the_format = _choice(fmt, FORMATS, "--format")
+    policy = _choice(duplicates, DUPLICATES, "--duplicates")
     cols = None
     if columns:
         names = [c.strip() for c in columns.split(",")]
         if len(names) not in (3, 4):
             raise typer.BadParameter("--columns takes user,item,rating[,timestamp]")
         cols = Columns(names[0], names[1], names[2], names[3] if len(names) == 4 else None)
-    return DataSpec(data, _literal_format(fmt), cols, sep, _scale(scale), duplicates, items)  # type: ignore[arg-type]
+    return DataSpec(data, the_format, cols, sep, _scale(scale), policy, items)
 
 
 def split_spec(split: str, fold: str, test_fraction: float, seed: int, fmt: str) -> SplitSpec:
-    kind = split if split != "fold" or fmt == "movielens" else "random"
-    if kind not in ("fold", "random", "per_user", "temporal"):
-        raise typer.BadParameter(f"--split must be fold, random, per_user or temporal, not {split!r}")
-    kind_literal: SplitKind = kind  # type: ignore[assignment]
-    return SplitSpec(kind_literal, fold, test_fraction, seed)
+    """The split options as a SplitSpec; ``fold`` (the default) means ``random`` for non-MovieLens data."""
+    kind = _choice(split if split != "fold" or fmt == "movielens" else "random", SPLIT_KINDS, "--split")
+    return SplitSpec(kind, fold, test_fraction, seed)
 
 
-def _literal_format(fmt: str) -> Format:
-    return "movielens" if fmt == "movielens" else "csv"
+FORMATS: tuple[Format, ...] = ("movielens", "csv")
+DUPLICATES: tuple[Duplicates, ...] = ("error", "last", "mean")
+SPLIT_KINDS: tuple[SplitKind, ...] = ("fold", "random", "per_user", "temporal")
+C = TypeVar("C", bound=str)
+
+
+def _choice(value: str, choices: tuple[C, ...], option: str) -> C:
+    """``value`` as one of the ``choices`` of ``option`` (typed as their Literal), else a usage error."""
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise typer.BadParameter(f"{option} must be one of {', '.join(choices)}, not {value!r}")
 
 
 def _scale(text: str | None) -> tuple[float, float] | None:
@@ -139,7 +153,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-METRIC_KEYS = ("rmse", "mae", "precision@10", "recall@10", "ndcg@10", "map@10", "hit_rate@10", "coverage", "mean_popularity")
+METRIC_KEYS = (
+    "rmse", "mae", "precision@10", "recall@10", "ndcg@10", "map@10", "hit_rate@10", "coverage", "mean_popularity",
+)  # fmt: skip
 
 
 def metric_keys(k: int) -> tuple[str, ...]:

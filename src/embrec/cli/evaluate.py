@@ -57,8 +57,10 @@ def evaluate(
 ) -> None:
     """Rating and ranking metrics of a saved model on a split's test part."""
     recommender = load(model_dir)
-    the_split = load_split(data_spec(data, fmt, columns, sep, scale, duplicates, items), split_spec(split, fold, test_fraction, seed, fmt))
-    if the_split.test.item_ids.ids != recommender.item_ids.ids or the_split.test.user_ids.ids != recommender.user_ids.ids:
+    spec = data_spec(data, fmt, columns, sep, scale, duplicates, items)
+    the_split = load_split(spec, split_spec(split, fold, test_fraction, seed, fmt))
+    test = the_split.test
+    if test.item_ids.ids != recommender.item_ids.ids or test.user_ids.ids != recommender.user_ids.ids:
         raise ValueError("the data's users or items differ from the model's: evaluate on the data it was trained on")
     if recommender.info.get("data_fingerprint") not in (None, the_split.train.fingerprint()):
         console.print("[yellow]warning:[/] the model was trained on other data than this split's training part")

@@ -161,7 +161,8 @@ def _match_rows(full: Ratings, frame: pd.DataFrame) -> np.ndarray:
     pos = np.minimum(np.searchsorted(key_full[order], key), len(order) - 1)
     if not np.array_equal(key_full[order][pos], key):
         raise DataError("fold file holds a (user, item) pair that u.data does not")
-    return order[pos]
+    positions: np.ndarray = order[pos]
+    return positions
 
 
 def _read_udata(path: Path) -> pd.DataFrame:
@@ -193,6 +194,7 @@ def _read_items(path: Path) -> pd.DataFrame:
 
 
 def _read_users(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, sep="|", header=None, names=["user", "age", "gender", "occupation", "zip"], dtype={"zip": str})
+    names = ["user", "age", "gender", "occupation", "zip"]
+    frame = pd.read_csv(path, sep="|", header=None, names=names, dtype={"zip": str})
     frame.index = frame.pop("user").astype(str)
     return frame

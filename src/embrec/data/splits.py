@@ -28,8 +28,8 @@ class Split:
         new_user = ~train_users[self.test.users]
         new_item = ~train_items[self.test.items]
         return {
-            "users": int(len(np.unique(self.test.users[new_user]))),
-            "items": int(len(np.unique(self.test.items[new_item]))),
+            "users": len(np.unique(self.test.users[new_user])),
+            "items": len(np.unique(self.test.items[new_item])),
             "ratings_with_unseen_user": int(new_user.sum()),
             "ratings_with_unseen_item": int(new_item.sum()),
         }
@@ -87,7 +87,8 @@ def split_temporal(
 
 
 def _split(ratings: Ratings, test: np.ndarray, name: str) -> Split:
-    return Split(train=ratings.subset(~test, name=f"{name}.train"), test=ratings.subset(test, name=f"{name}.test"), name=name)
+    train_part, test_part = ratings.subset(~test, name=f"{name}.train"), ratings.subset(test, name=f"{name}.test")
+    return Split(train=train_part, test=test_part, name=name)
 
 
 def _check_fraction(fraction: float) -> None:

@@ -43,8 +43,8 @@ def evaluate(recommender: Recommender, test: Ratings, k: int = 10) -> dict[str, 
         "rmse": rmse(predicted, test.ratings),
         "mae": mae(predicted, test.ratings),
         "n_test": len(test),
-        "unseen_users": int(len(np.unique(test.users[~trained_users[test.users]]))),
-        "unseen_items": int(len(np.unique(test.items[recommender.item_popularity[test.items] == 0]))),
+        "unseen_users": len(np.unique(test.users[~trained_users[test.users]])),
+        "unseen_items": len(np.unique(test.items[recommender.item_popularity[test.items] == 0])),
     }
     return report | ranking_report(recommender, test, k)
 

@@ -32,7 +32,7 @@ def top_k(scores: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
     """
     k = min(k, scores.shape[1])
     values, indices = torch.topk(scores, k, dim=1)
-    indices = indices.numpy().astype(np.int64)
-    values_np = values.numpy()
-    indices[~np.isfinite(values_np)] = -1
-    return indices, values_np
+    best = indices.numpy().astype(np.int64)
+    best_scores = values.numpy()
+    best[~np.isfinite(best_scores)] = -1
+    return best, best_scores
