@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+
+from embrec.artifacts.model_dir import load
+from embrec.serving.fast_scores import DotScorer
+from embrec.serving.schemas import RecommendationList
 
 STAR_WARS = "50"
 
 
 def test_recommendations_are_unseen_items_with_titles_and_scores(client: TestClient) -> None:
     body = client.get("/recommendations/1", params={"k": 5, "explain": True}).json()
+    RecommendationList.model_validate(body)  # the hot path writes its JSON by hand: same shape
     assert body["user"] == "1" and body["model_version"] == "v1"
     assert len(body["items"]) == 5
     scores = [entry["score"] for entry in body["items"]]
@@ -135,3 +143,12 @@ def test_openapi_and_the_page_are_published(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "embrec" in page.text
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_the_numpy_fast_path_scores_like_the_model(model_dirs: tuple[Path, Path]) -> None:
+    recommender = load(model_dirs[0])
+    scorer = DotScorer.of(recommender.model)
+    assert scorer is not None
+    users = np.array([0, 5, 942])
+    expected = recommender.score_users(users).numpy()
+    np.testing.assert_allclose(np.stack([scorer.scores(int(u)) for u in users]), expected, rtol=0, atol=1e-5)

@@ -20,8 +20,8 @@ import torch
 from embrec.coldstart import Prior, population_prior
 from embrec.data.ids import UnknownIdError
 from embrec.evaluation.protocol import relevance_threshold
-from embrec.recommend.ranking import top_k
 from embrec.recommend.recommender import Recommender
+from embrec.serving.fast_scores import DotScorer
 from embrec.serving.newcomers import Placement, questionnaire_items
 
 MAP_ITEMS = 400
@@ -35,6 +35,9 @@ class CatalogEntry:
     title: str
     year: int | None
     genres: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"item": self.item, "title": self.title, "year": self.year, "genres": list(self.genres)}
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class LiveModel:
     titles: list[str] = field(default_factory=list)  # lower-case, for search
     prior: Prior | None = None  # the population prior of user rows, for fold-in
     user_index: dict[str, int] = field(default_factory=dict)  # raw id -> row: faster than IdMap per request
+    fast: DotScorer | None = None  # numpy scoring of one user for dot models
     _questions: dict[int, list[int]] = field(default_factory=dict)
     placed: dict[str, Placement] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -83,7 +87,8 @@ class LiveModel:
         titles = [entry.title.lower() for entry in catalog]
         prior = population_prior(recommender, "user")
         users = {raw: row for row, raw in enumerate(recommender.user_ids.ids)}
-        return cls(version, recommender, catalog, unit, axes, center, titles, prior, users)
+        fast = DotScorer.of(recommender.model)
+        return cls(version, recommender, catalog, unit, axes, center, titles, prior, users, fast)
 
     @property
     def scale(self) -> tuple[float, float]:
@@ -97,15 +102,17 @@ class LiveModel:
             self.placed[user] = placement
 
     # --- lists ------------------------------------------------------------------------
-    def scores(self, user: str) -> torch.Tensor:
-        """Predicted ratings of every item for a trained or placed user: (n_items,)."""
+    def scores(self, user: str) -> np.ndarray:
+        """Predicted ratings of every item for a trained or placed user: (n_items,), not to be modified."""
         placed = self.placed.get(user)
         if placed is not None:
-            return torch.from_numpy(placed.scores.copy())
+            return placed.scores
         index = self.user_index.get(user)
         if index is None:
             raise UnknownIdError("user", user)
-        return self.recommender.score_users(np.array([index]))[0]
+        if self.fast is not None:
+            return self.fast.scores(index)
+        return self.recommender.score_users(np.array([index]))[0].numpy()
 
     def recommend(self, user: str, k: int, rated: Mapping[str, float], explain: bool = False) -> list[Listed]:
         """The ``k`` best items the user has not rated in training nor through the service.
@@ -115,21 +122,19 @@ class LiveModel:
         """
         placed = self.placed.get(user)
         scores = self.scores(user)
-        order = torch.from_numpy(placed.ranking.astype(np.float32)) if placed is not None else scores.clone()
+        order = np.array(placed.ranking if placed is not None else scores, dtype=np.float64)
         exclude = self.rated_indices(user, rated)
-        order[torch.from_numpy(exclude)] = -torch.inf
-        items, _ = top_k(order[None, :], k)
+        order[exclude] = -np.inf
+        best = _top(order, k)
         liked = self._liked(exclude, user, rated) if explain else None
-        return [
-            Listed(int(i), float(scores[i]), self._because(int(i), liked) if liked is not None else None)
-            for i in items[0]
-            if i >= 0
-        ]
+        return [Listed(int(i), float(scores[i]), None if liked is None else self._because(int(i), liked)) for i in best]
 
     def rated_indices(self, user: str, rated: Mapping[str, float]) -> np.ndarray:
         """Item indices the user rated: in training (trained users) and through the service."""
-        live = self.recommender.item_ids.indices(list(rated), "missing") if rated else np.empty(0, np.int32)
         seen = self._trained_items(user)
+        if not rated:
+            return seen.astype(np.int64)
+        live = self.recommender.item_ids.indices(list(rated), "missing")
         return np.unique(np.concatenate([seen.astype(np.int64), live[live >= 0].astype(np.int64)]))
 
     def _trained_items(self, user: str) -> np.ndarray:
@@ -209,6 +214,15 @@ class LiveModel:
 
     def genres(self) -> list[str]:
         return sorted({genre for entry in self.catalog for genre in entry.genres})
+
+
+def _top(order: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest finite entries, largest first (lower index first on ties)."""
+    k = min(k, len(order))
+    candidates = np.argpartition(-order, k - 1)[:k] if k < len(order) else np.arange(len(order))
+    ranked = candidates[np.lexsort((candidates, -order[candidates]))]
+    best: np.ndarray = ranked[np.isfinite(order[ranked])]
+    return best
 
 
 def _catalog(recommender: Recommender) -> list[CatalogEntry]:
