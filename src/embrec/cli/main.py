@@ -9,12 +9,16 @@ from embrec.cli.audit import audit
 from embrec.cli.benchmark import benchmark
 from embrec.cli.demo import demo
 from embrec.cli.evaluate import cv, evaluate
+from embrec.cli.explain import explain
 from embrec.cli.info import info
+from embrec.cli.map import taste_map_command
+from embrec.cli.neighbours import users_for_item
 from embrec.cli.onboard import onboard
 from embrec.cli.recommend import recommend, similar
 from embrec.cli.rollout import rollout_app
 from embrec.cli.serve import retrain, serve
 from embrec.cli.train import train
+from embrec.cli.wd_sweep import wd_sweep
 
 app = typer.Typer(
     name="embrec",
@@ -28,4 +32,8 @@ for command in (train, evaluate, cv, recommend, similar, info, demo, serve, retr
 app.command()(audit)
 app.command()(attack)
 app.command()(onboard)
+app.command()(explain)
+app.command("map")(taste_map_command)
+app.command()(users_for_item)
+app.command()(wd_sweep)
 app.add_typer(rollout_app)

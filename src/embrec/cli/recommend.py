@@ -9,7 +9,16 @@ import typer
 
 from embrec.artifacts.model_dir import load
 from embrec.cli.common import JsonOpt, KOpt, console, friendly_errors, items_table, print_json
+from embrec.cli.explain import explanations_table, shared_table
+from embrec.cli.interpret_common import MinRatingsOpt, TrainedOnOpt, observed_ratings
 from embrec.cli.onboard import newcomer_items
+from embrec.interpret.embedding_map import taste_map
+from embrec.interpret.explanations import explain
+from embrec.interpret.neighbours import shared_directions
+
+ExplainOpt = Annotated[
+    bool, typer.Option("--explain", help="Say why: the parts of each score and what lies behind it.")
+]
 
 
 @friendly_errors
@@ -20,15 +29,32 @@ def recommend(
     json_out: JsonOpt = False,
     ratings: Annotated[str | None, typer.Option("--ratings", help="A new user's ratings: 'Fargo (1996)=4,..'.")] = None,
     genres: Annotated[str | None, typer.Option("--genres", help="A new user's liked genres: Comedy,Romance.")] = None,
+    explain_: ExplainOpt = False,
+    data: TrainedOnOpt = None,
 ) -> None:
-    """The top-k items a user has not rated yet (or for a new user, from --ratings and/or --genres)."""
+    """The top-k items a user has not rated yet (or for a new user, from --ratings and/or --genres).
+
+    With --explain: each prediction split into global offset + user bias + item bias + interaction
+    (the logit, before the output squashing) and the user's liked items closest to it.
+    """
     recommender = load(model_dir)
     if (user is None) == (ratings is None and genres is None):
         raise typer.BadParameter("give --user ID, or --ratings and/or --genres for a new user")
+    if explain_ and user is None:
+        raise typer.BadParameter("--explain needs a trained user: give --user ID")
     if user is None:
         user, items = "new user", newcomer_items(recommender, ratings, genres, k)
     else:
         items = recommender.recommend(user, k)
+    if explain_:
+        explained, liked = explain(recommender, user, items, observed_ratings(recommender, data))
+        if json_out:
+            print_json({"user": user, "liked_from": liked.basis, "items": [e.to_json() for e in explained]})
+            return
+        console.print(
+            explanations_table(f"top {k} for user {user}", explained, liked.basis, recommender.model_config.y_range)
+        )
+        return
     if json_out:
         print_json({"user": user, "items": [i.to_json() for i in items]})
         return
@@ -42,8 +68,14 @@ def similar(
     item_id: Annotated[str | None, typer.Option("--item-id", help="Raw item id.")] = None,
     k: KOpt = 10,
     json_out: JsonOpt = False,
+    explain_: ExplainOpt = False,
+    min_ratings: MinRatingsOpt = 20,
 ) -> None:
-    """Items closest to one item in the embedding space (cosine of item factors)."""
+    """Items closest to one item in the embedding space (cosine of item factors).
+
+    With --explain: the principal directions of the taste map (items with --min-ratings ratings)
+    that contribute most to each cosine, named by the titles at their ends.
+    """
     if (item is None) == (item_id is None):
         raise typer.BadParameter("give exactly one of --item TITLE and --item-id ID")
     recommender = load(model_dir)
@@ -52,7 +84,28 @@ def similar(
         recommender.item_ids.index(item_id)  # raises UnknownIdError with the id
     index = recommender.item_index(query)
     neighbours = recommender.similar_items(recommender.item_ids.raw(index), k)
+    if explain_:
+        taste, factors = taste_map(recommender, min_ratings), recommender.item_factors()
+        assert factors is not None  # similar_items needs them
+        shared = [shared_directions(taste, factors, index, n.index) for n in neighbours]
+        if json_out:
+            similar_json = [
+                n.to_json() | {"shared": [d.to_json() for d in s.directions]}
+                for n, s in zip(neighbours, shared, strict=True)
+            ]
+            print_json(
+                {"item": recommender.item_ids.raw(index), "title": recommender.title(index), "similar": similar_json}
+            )
+            return
+        console.print(shared_table(f"most similar to {recommender.title(index)}", neighbours, shared))
+        return
     if json_out:
-        print_json({"item": recommender.item_ids.raw(index), "title": recommender.title(index), "similar": [n.to_json() for n in neighbours]})
+        print_json(
+            {
+                "item": recommender.item_ids.raw(index),
+                "title": recommender.title(index),
+                "similar": [n.to_json() for n in neighbours],
+            }
+        )
         return
     console.print(items_table(f"most similar to {recommender.title(index)}", neighbours, "cosine"))
