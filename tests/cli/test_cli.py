@@ -92,6 +92,15 @@ def test_evaluate_json_has_the_metric_keys_and_agrees_with_training(
     assert metrics["n_test"] == 20_000 and metrics["ranked_users"] > 400
 
 
+def test_evaluating_on_another_fold_warns_on_stderr_and_keeps_the_json_clean(
+    model_dir: Path, movielens_dir: Path
+) -> None:
+    result = run("evaluate", str(model_dir), "--data", str(movielens_dir), "--fold", "u2", "--json")
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(result.stdout)) >= METRIC_KEYS
+    assert "trained on other data" in result.stderr
+
+
 def test_evaluate_prints_a_table_by_default(model_dir: Path, movielens_dir: Path) -> None:
     result = run("evaluate", str(model_dir), "--data", str(movielens_dir), "-k", "5")
     assert result.exit_code == 0, result.output

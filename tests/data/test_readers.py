@@ -259,3 +259,34 @@ def test_a_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
 
 def test_a_folder_instead_of_a_file_is_an_error(tmp_path: Path) -> None:
     assert "folder" in refused(tmp_path).problem
+
+
+def test_a_parquet_file_without_a_rating_column_is_an_error_without_a_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.parquet"
+    pd.DataFrame({"userId": [1], "movieId": [2]}).to_parquet(path)
+    error = refused(path)
+    assert error.line is None and "missing column(s) rating" in error.problem
+
+
+def test_a_file_without_header_may_have_text_ids_and_keeps_leading_zeros(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "amazon.csv", "AKM1MP6P0OYPR,0132793040,5.0,1365811200\nA2CX7LUOHB2NDG,0321732944,4.0,1341100800\n"
+    )
+    data = read_ratings(path)
+    assert data.user_ids.ids == ("A2CX7LUOHB2NDG", "AKM1MP6P0OYPR")
+    assert data.item_ids.ids == ("0132793040", "0321732944")  # ids are text: leading zeros stay
+    assert len(data) == 2 and data.timestamps is not None
+
+
+def test_a_whitespace_separated_file_without_header_is_read(tmp_path: Path) -> None:
+    data = read_ratings(write(tmp_path, "ratings.txt", "1 2 4\n1   3 5\n"))
+    assert len(data) == 2 and data.item_ids.ids == ("2", "3")
+
+
+def test_ids_are_kept_as_written(tmp_path: Path) -> None:
+    path = write(tmp_path, "isbn.csv", "User-ID,ISBN,Book-Rating\n007,0195153448,8\n7,0002005018,5\n")
+    data = read_ratings(path)
+    assert set(data.user_ids.ids) == {"007", "7"}  # two users
+    assert set(data.item_ids.ids) == {"0195153448", "0002005018"}
+    named = read_ratings(path, columns=Columns("User-ID", "ISBN", "Book-Rating"))
+    assert set(named.item_ids.ids) == {"0195153448", "0002005018"}

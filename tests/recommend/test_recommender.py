@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import embrec.recommend.recommender as recommender_module
 from embrec.data.ids import UnknownIdError
@@ -151,3 +152,10 @@ def test_without_an_item_table_titles_are_raw_ids() -> None:
     recommender = by_item_id(ratings(ROWS, scale=(1.0, 5.0)))
     assert recommender.titles() is None
     assert recommender.recommend("1", k=1)[0].title == "40"  # 50 is not in this catalog
+
+
+def test_a_model_without_score_all_cannot_rank() -> None:
+    recommender = by_item_id(catalog())
+    recommender.model = torch.nn.Identity()
+    with pytest.raises(TypeError, match="Identity has no score_all"):
+        recommender.recommend("1")

@@ -24,6 +24,7 @@ from embrec.cli.common import (
     TestFractionOpt,
     console,
     data_spec,
+    errors,
     friendly_errors,
     metric_keys,
     metrics_table,
@@ -63,7 +64,7 @@ def evaluate(
     if test.item_ids.ids != recommender.item_ids.ids or test.user_ids.ids != recommender.user_ids.ids:
         raise ValueError("the data's users or items differ from the model's: evaluate on the data it was trained on")
     if recommender.info.get("data_fingerprint") not in (None, the_split.train.fingerprint()):
-        console.print("[yellow]warning:[/] the model was trained on other data than this split's training part")
+        errors.print("[yellow]warning:[/] the model was trained on other data than this split's training part")
     metrics = evaluate_model(recommender, the_split.test, k)
     if json_out:
         print_json(metrics)

@@ -28,6 +28,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": ("timestamp", "time", "ts", "unixtime", "date", "datetime"),
 }
 _SEPARATORS = (",", "\t", ";", "|", "::")
+_WHITESPACE = r"\s+"
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def read_ratings(
     item table (titles, pipe-separated genres) and its items to the catalog.
     """
     path = Path(path)
-    frame, first_line = _read_table(path, sep)
+    frame, first_line = _read_table(path, sep, columns)
     cols = columns or _detect_columns(frame, path)
     frame = _validated(frame, cols, path, first_line, scale)
     frame = _resolve_duplicates(frame, path, first_line, duplicates)
@@ -129,27 +130,32 @@ def _align(id_map: IdMap, table: pd.DataFrame | None) -> tuple[IdMap, pd.DataFra
     return id_map, table.reindex(list(id_map.ids)).reset_index(drop=True)
 
 
-def _read_table(path: Path, sep: str | None) -> tuple[pd.DataFrame, int]:
-    """The raw table and the line number of its first data row."""
+def _read_table(path: Path, sep: str | None, columns: Columns | None = None) -> tuple[pd.DataFrame, int]:
+    """The raw table and the line number of its first data row.
+
+    User and item columns are read as text, so ids keep their form (``0132793040`` keeps its
+    leading zero); the other columns are parsed natively (fast), and checked later.
+    """
     if not path.exists():
         raise DataError("file not found", path)
     if path.is_dir():
         raise DataError("is a folder, expected a ratings file", path)
     if path.stat().st_size == 0:
         raise DataError("file is empty", path)
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if _is_parquet(path):
         return _read_parquet(path), 1
     head = _first_line(path)
     if not head.strip():
         raise DataError("first line is empty (expected a header or a first rating)", path, 1)
     sep = sep or _sniff_separator(head, path)
-    fields = head.split(sep)
-    header = not all(_is_number(f) for f in fields)
+    fields = [f.strip().strip("'\"") for f in (re.split(sep, head) if sep == _WHITESPACE else head.split(sep))]
+    header = _is_header(fields)
     try:
         frame = pd.read_csv(
             path,
             sep=sep,
             header=0 if header else None,
+            dtype=_id_dtypes(fields, columns) if header else {0: str, 1: str},
             encoding="utf-8-sig",
             skip_blank_lines=False,
             engine="python" if len(sep) > 1 else "c",
@@ -191,9 +197,24 @@ def _sniff_separator(line: str, path: Path) -> str:
     best = max(counts, key=lambda s: counts[s])
     if counts[best] == 0:
         if len(line.split()) > 1:
-            return r"\s+"
+            return _WHITESPACE
         raise DataError("cannot tell the column separator from the first line; pass --sep", path, 1)
     return best
+
+
+def _is_header(fields: list[str]) -> bool:
+    """Whether a first line names columns: it holds a known column name, or does not read as a
+    rating (a user, an item, then a number), so ``u1,i7,4.5`` and ``196\t242\t3`` are data."""
+    if any(_normalise(f) in aliases for f in fields for aliases in _ALIASES.values()):
+        return True
+    return len(fields) < 3 or not _is_number(fields[2])
+
+
+def _id_dtypes(header: list[str], columns: Columns | None) -> dict[str, type[str]]:
+    """``str`` for the header's user and item columns (named or recognised by their names)."""
+    ids = set(_ALIASES["user"] + _ALIASES["item"])
+    named = {columns.user, columns.item} if columns is not None else set()
+    return {name: str for name in header if name in named or _normalise(name) in ids}
 
 
 def _is_number(text: str) -> bool:
@@ -225,7 +246,7 @@ def _detect_columns(frame: pd.DataFrame, path: Path) -> Columns:
             f"missing column(s) {', '.join(missing)}: the header has {names}; "
             "name the columns with --columns user,item,rating[,timestamp]",
             path,
-            1,
+            _header_line(path),
         )
     return Columns(found["user"], found["item"], found["rating"], found.get("timestamp"))
 
@@ -235,7 +256,8 @@ def _validated(
 ) -> pd.DataFrame:
     for role, col in (("user", cols.user), ("item", cols.item), ("rating", cols.rating), ("timestamp", cols.timestamp)):
         if col is not None and col not in frame.columns:
-            raise DataError(f"{role} column {col!r} not found; columns are {list(frame.columns)}", path, 1)
+            problem = f"{role} column {col!r} not found; columns are {list(frame.columns)}"
+            raise DataError(problem, path, _header_line(path))
     out = pd.DataFrame({"user": frame[cols.user], "item": frame[cols.item], "rating": frame[cols.rating]})
     if cols.timestamp is not None:
         out["timestamp"] = frame[cols.timestamp]
@@ -276,7 +298,7 @@ def _numeric(column: pd.Series, role: str, path: Path, first_line: int) -> pd.Se
 
 
 def _timestamps(column: pd.Series, path: Path, first_line: int) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(column):
+    if pd.api.types.is_numeric_dtype(column) or pd.to_numeric(column, errors="coerce").notna().all():
         return _numeric(column, "timestamp", path, first_line).astype(np.int64)
     parsed = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")  # each date parsed on its own
     if parsed.isna().any():
@@ -316,8 +338,17 @@ def _shown(value: object) -> str:
     return repr(value)
 
 
+def _header_line(path: Path) -> int | None:
+    """Line 1 of a text file; a Parquet file has no lines."""
+    return None if _is_parquet(path) else 1
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in (".parquet", ".pq")
+
+
 def _line(row: int, first_line: int, path: Path) -> int | None:
-    return None if path.suffix.lower() in (".parquet", ".pq") else row + first_line
+    return None if _is_parquet(path) else row + first_line
 
 
 def _parser_error(exc: pd.errors.ParserError, path: Path) -> DataError:
