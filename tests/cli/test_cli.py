@@ -225,6 +225,18 @@ def test_bad_training_options_are_refused(
     assert not (tmp_path / "m").exists()
 
 
+def test_an_output_folder_that_cannot_be_created_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.csv"
+    path.write_text(
+        "user,item,rating\n" + "".join(f"u{u},i{i},{1 + (u + i) % 5}\n" for u in range(4) for i in range(4))
+    )
+    (tmp_path / "file").write_text("not a folder")
+    result = run(
+        "train", "--format", "csv", "--data", str(path), "--epochs", "1", "--out", str(tmp_path / "file" / "m")
+    )
+    refused(result, "Not a directory")
+
+
 def test_k_out_of_range_is_refused(model_dir: Path) -> None:
     refused(run("recommend", str(model_dir), "--user", "1", "-k", "0"), "k must be between 1")
 

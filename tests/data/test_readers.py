@@ -290,3 +290,8 @@ def test_ids_are_kept_as_written(tmp_path: Path) -> None:
     assert set(data.item_ids.ids) == {"0195153448", "0002005018"}
     named = read_ratings(path, columns=Columns("User-ID", "ISBN", "Book-Rating"))
     assert set(named.item_ids.ids) == {"0195153448", "0002005018"}
+
+
+def test_spaces_after_the_separator_are_not_part_of_the_ids(tmp_path: Path) -> None:
+    data = read_ratings(write(tmp_path, "spaced.csv", "user, item, rating\n1, 2, 4\n1, 3, 5\n"))
+    assert data.item_ids.ids == ("2", "3") and data.ratings.tolist() == [4.0, 5.0]

@@ -104,7 +104,7 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (DataError, ModelDirError, UnknownIdError, ValueError, FileNotFoundError) as exc:
+        except (DataError, ModelDirError, UnknownIdError, ValueError, OSError) as exc:  # OSError: files, folders
             errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
             raise typer.Exit(2) from None
 

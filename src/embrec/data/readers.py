@@ -157,6 +157,7 @@ def _read_table(path: Path, sep: str | None, columns: Columns | None = None) -> 
             header=0 if header else None,
             dtype=_id_dtypes(fields, columns) if header else {0: str, 1: str},
             encoding="utf-8-sig",
+            skipinitialspace=True,  # "1, 2, 4": ids "1" and "2", not " 2"
             skip_blank_lines=False,
             engine="python" if len(sep) > 1 else "c",
         )
