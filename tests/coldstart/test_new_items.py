@@ -12,6 +12,7 @@ from embrec.artifacts.model_dir import load, save
 from embrec.coldstart.fold_in import predict_folded
 from embrec.coldstart.new_items import add_item, fit_metadata_model, fold_in_item
 from embrec.coldstart.prior import FoldedRows, flat_rows
+from embrec.interpret.neighbours import users_for_item
 
 
 def test_metadata_places_an_item_where_its_genre_sits(dot_world: World) -> None:
@@ -50,3 +51,10 @@ def test_first_ratings_fold_an_item_in(dot_world: World) -> None:
     assert updated.item_popularity[-1] == 20
     assert updated.predict("1", "new-1") > rec.predict("1", "new-1")
     assert torch.equal(updated.model.state_dict()["user_factors.weight"], rec.model.state_dict()["user_factors.weight"])
+
+
+def test_users_for_item_works_for_an_item_placed_from_metadata(dot_world: World) -> None:
+    rec = add_item(dot_world.recommender, "new-1", "Brand New (2024)", ["Horror"], 2024)
+    fans = users_for_item(rec, "Brand New (2024)", k=5)
+    assert len(fans) == 5
+    assert fans[0].score >= fans[-1].score
