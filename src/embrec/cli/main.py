@@ -8,6 +8,7 @@ from embrec.cli.attack import attack
 from embrec.cli.audit import audit
 from embrec.cli.benchmark import benchmark
 from embrec.cli.demo import demo
+from embrec.cli.embeddings import embeddings
 from embrec.cli.evaluate import cv, evaluate
 from embrec.cli.explain import explain
 from embrec.cli.info import info
@@ -33,6 +34,7 @@ app.command()(audit)
 app.command()(attack)
 app.command()(onboard)
 app.command()(explain)
+app.command()(embeddings)
 app.command("map")(taste_map_command)
 app.command()(users_for_item)
 app.command()(wd_sweep)

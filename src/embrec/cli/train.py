@@ -31,6 +31,7 @@ from embrec.cli.common import (
     print_json,
     split_spec,
 )
+from embrec.data.feature_declarations import declare_features
 from embrec.data.sources import load_split
 from embrec.evaluation.protocol import evaluate
 from embrec.influence.mitigation import USER_WEIGHTINGS, user_weights
@@ -55,6 +56,14 @@ def train(
     scale: ScaleOpt = None,
     duplicates: DuplicatesOpt = "error",
     items: ItemsOpt = None,
+    features: Annotated[
+        str | None,
+        typer.Option(
+            "--features",
+            help="Side features of widedeep: movielens (its default on MovieLens), a TOML file, or inline, "
+            "e.g. users=users.csv,user.age:bucket,item.genres:multi_hot,age*genres.",
+        ),
+    ] = None,
     model: Annotated[str, typer.Option("--model", help=f"One of: {', '.join(MODELS)}.")] = "dot",
     factors: Annotated[int, typer.Option("--factors")] = ModelConfig.factors,
     layers: Annotated[str, typer.Option("--layers", help="MLP widths of nn, e.g. 128,64.")] = "128,64",
@@ -78,9 +87,12 @@ def train(
     """Train a model and save it as a directory (safetensors weights + JSON manifest)."""
     spec = data_spec(data, fmt, columns, sep, scale, duplicates, items)
     the_split = load_split(spec, split_spec(split, fold, test_fraction, seed, fmt))
+    declared = declare_features(features, model, fmt)
+    the_split = declared.attach(the_split) if declared is not None else the_split
     model_config = ModelConfig(
-        kind=model, factors=factors, layers=_ints(layers), dropout=dropout, y_range=_pair(y_range, "--y-range")
-    )
+        kind=model, factors=factors, layers=_ints(layers), dropout=dropout, y_range=_pair(y_range, "--y-range"),
+        features=declared.features.to_json() if declared is not None else None,
+    )  # fmt: skip
     if model not in MODELS:
         raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
     config = TrainConfig(

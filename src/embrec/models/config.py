@@ -14,7 +14,9 @@ class ModelConfig:
     is the output interval ``(lo, hi)`` of the scaled sigmoid ``lo + (hi - lo) * sigmoid(x)``;
     ``None`` lets training derive it from the rating scale ((0, 5.5) for 1-5 stars).
     ``layers``/``dropout`` shape the MLP of ``nn``; ``bias_reg`` is the shrinkage (in pseudo-ratings)
-    of the closed-form bias baseline.
+    of the closed-form bias baseline. ``features`` declares the side features of ``widedeep``
+    (the JSON of ``embrec.data.side_features.SideFeatures``); training fits their vocabularies
+    and stores the fitted JSON here, so a model directory can encode new users and items.
     """
 
     kind: str = "dot"
@@ -23,6 +25,7 @@ class ModelConfig:
     layers: tuple[int, ...] = (128, 64)
     dropout: float = 0.2
     bias_reg: float = 5.0
+    features: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,6 +11,7 @@ from embrec.models.baselines import BiasBaseline, GlobalMean
 from embrec.models.config import ModelConfig
 from embrec.models.dot import DotProductBias
 from embrec.models.neural import EmbeddingMLP
+from embrec.models.wide_deep import FeatureLayout, WideAndDeep
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ MODELS: dict[str, ModelSpec] = {
     "nn": ModelSpec(
         lambda u, i, c: EmbeddingMLP(u, i, c.factors, _y_range(c), c.layers, c.dropout),
         "concatenated user and item embeddings through an MLP",
+    ),
+    "widedeep": ModelSpec(
+        lambda u, i, c: WideAndDeep(
+            u, i, c.factors, _y_range(c), FeatureLayout.from_json(c.features), c.layers, c.dropout
+        ),
+        "linear part over ids, side features and crosses, plus an MLP over id and entity embeddings",
     ),
     "bias": ModelSpec(lambda u, i, c: BiasBaseline(u, i, c.bias_reg), "global mean + regularised user and item biases"),
     "mean": ModelSpec(lambda u, i, c: GlobalMean(u, i), "the global mean rating"),

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from embrec.data.ratings import Ratings
+from embrec.data.side_features import fit_side_features
 from embrec.data.splits import random_test_mask
 from embrec.models import ModelConfig, build_model
 from embrec.training.batches import RatingTensors, shuffled_batches
@@ -55,7 +56,8 @@ def train_model(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     weights: np.ndarray | None = None,
 ) -> tuple[nn.Module, ModelConfig, History]:
-    """Build a model for ``train``'s catalog and fit it; the returned config has ``y_range`` set.
+    """Build a model for ``train``'s catalog and fit it; the returned config has ``y_range`` set
+    (and declared side ``features`` fitted on ``train``'s user and item tables).
 
     Seeded from ``config.seed`` without touching the caller's global RNG: the same data and
     configs give identical weights. With ``valid_fraction`` and no ``valid``, the validation
@@ -72,9 +74,15 @@ def train_model(
         train, valid = train.subset(~held, name=train.name), train.subset(held, name="validation")
     if model_config.y_range is None:
         model_config = replace(model_config, y_range=default_y_range(train.scale))
+    features = fit_side_features(model_config.features, train)  # declared side features, fitted
+    if features is not None:
+        model_config = replace(model_config, features=features.spec.to_json())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(train.n_users, train.n_items, model_config)
+        set_features = getattr(model, "set_features", None)
+        if features is not None and callable(set_features):
+            set_features(features.users, features.items)
         history = fit(model, train, config, valid, on_epoch, weights)
     fill_untrained(model, train)
     return model, model_config, history
