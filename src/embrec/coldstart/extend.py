@@ -92,8 +92,9 @@ def replace_rows(
     index = ids.index(raw_id)
     n = side_size(recommender, side)
     state = {name: t.detach().clone() for name, t in recommender.model.state_dict().items()}
-    for name in _checked_names(recommender, side, n, [folded]):
-        state[name][index] = torch.from_numpy(np.asarray(folded.rows[name])).to(state[name].dtype)
+    _checked_names(recommender, side, n, [folded])
+    for name, row in folded.rows.items():  # the own rows, and attribute rows when given
+        state[name][index] = torch.from_numpy(np.asarray(row)).to(state[name].dtype)
     seen = recommender.seen.tolil(copy=True) if side == "user" else recommender.seen.T.tolil(copy=True)
     seen[index, np.asarray(interactions, dtype=np.int64)] = True
     matrix = sparse.csr_matrix(seen if side == "user" else seen.T, dtype=bool)
@@ -103,9 +104,13 @@ def replace_rows(
 
 
 def _checked_names(recommender: Recommender, side: Side, n: int, folded: Sequence[FoldedRows]) -> tuple[str, ...]:
+    """The side's own tables; every entry must give a row of each, and may give attribute rows
+    (rows of other ``{side}_*`` tensors with a row per entity, e.g. encoded side features)."""
     names = layout_of(recommender.model, side, n).names
+    state = recommender.model.state_dict()
+    per_entity = {k for k, v in state.items() if k.startswith(f"{side}_") and v.ndim >= 1 and v.shape[0] == n}
     for entry in folded:
-        if entry.side != side or set(entry.rows) != set(names):
+        if entry.side != side or not set(names) <= set(entry.rows) <= per_entity:
             raise ValueError(f"folded rows {sorted(entry.rows)} do not fit this model's {side} tables {list(names)}")
     return names
 
@@ -117,13 +122,16 @@ def _grown_state(
     other tensor with a row per entity (an attribute buffer, say), what a freshly built model of
     the new size (``fresh``) holds there."""
     state = {name: t.detach().clone() for name, t in recommender.model.state_dict().items()}
-    names = _checked_names(recommender, side, n, folded)
+    _checked_names(recommender, side, n, folded)
     for name, tensor in state.items():
-        if name in names and folded:
-            rows = [torch.from_numpy(np.asarray(f.rows[name])).to(tensor.dtype) for f in folded]
-            state[name] = torch.cat([tensor, torch.stack(rows)])
-        elif name.startswith(f"{side}_") and tensor.ndim >= 1 and tensor.shape[0] == n:
-            state[name] = torch.cat([tensor, fresh[name][n:].to(tensor.dtype)])
+        if not (name.startswith(f"{side}_") and tensor.ndim >= 1 and tensor.shape[0] == n):
+            continue
+        rows = [
+            torch.from_numpy(np.asarray(f.rows[name])).to(tensor.dtype) if name in f.rows else fresh[name][n + j]
+            for j, f in enumerate(folded)
+        ]
+        if rows:
+            state[name] = torch.cat([tensor, torch.stack(rows).to(tensor.dtype)])
     return state
 
 

@@ -49,7 +49,7 @@ from torch import nn
 from torch.func import functional_call
 
 from embrec.coldstart.extend import add_users, replace_user
-from embrec.coldstart.prior import FoldedRows, Prior, Side, population_prior
+from embrec.coldstart.prior import FoldedRows, Prior, Side, default_attribute_rows, population_prior
 from embrec.models.dot import DotProductBias
 from embrec.recommend.recommender import Recommender
 
@@ -67,10 +67,14 @@ def fold_in(
     prior: Prior | None = None,
     noise: float | None = None,
     steps: int = GAUSS_NEWTON_STEPS,
+    attributes: Mapping[str, np.ndarray] | None = None,
 ) -> FoldedRows:
     """Rows for a new ``side`` entity from its ratings of other-side ``indices`` (see the module docstring).
 
     ``prior`` defaults to :func:`population_prior` (pass one in when folding in many users).
+    ``attributes`` are fixed rows of other per-entity tensors the model reads (a ``widedeep``
+    model's encoded side features, ``{"user_features": row}``): used while solving, returned
+    with the rows, stored by ``add_users``.
     """
     indices = np.asarray(indices, dtype=np.int64)
     values = np.asarray(ratings, dtype=np.float64)
@@ -82,15 +86,16 @@ def fold_in(
     sigma = noise if noise is not None else NOISE_SHARE * (recommender.scale[1] - recommender.scale[0])
     model = recommender.model
     model.eval()
+    fixed = default_attribute_rows(recommender, side) | {k: np.asarray(v) for k, v in (attributes or {}).items()}
     if prior.layout.size == 0:
-        return FoldedRows(side, {}, "none")
+        return FoldedRows(side, fixed, "none")
     if len(indices) == 0:
-        return FoldedRows(side, prior.layout.split(prior.mean), "none")
+        return FoldedRows(side, prior.layout.split(prior.mean) | fixed, "none")
     if isinstance(model, DotProductBias):
         w = _solve_dot(model, side, prior, indices, values, sigma, steps)
-        return FoldedRows(side, prior.layout.split(w), "closed_form")
-    w = _solve_gradient(recommender, side, prior, indices, values, sigma)
-    return FoldedRows(side, prior.layout.split(w), "gradient")
+        return FoldedRows(side, prior.layout.split(w) | fixed, "closed_form")
+    w = _solve_gradient(recommender, side, prior, indices, values, sigma, _tables(model, fixed))
+    return FoldedRows(side, prior.layout.split(w) | fixed, "gradient")
 
 
 # --- dot: closed form on logits, then Gauss-Newton on the squashed loss ------------------
@@ -153,7 +158,13 @@ def _gauss_newton_step(
 
 # --- any model: L-BFGS through its forward ----------------------------------------------
 def _solve_gradient(
-    recommender: Recommender, side: Side, prior: Prior, others: np.ndarray, r: np.ndarray, sigma: float
+    recommender: Recommender,
+    side: Side,
+    prior: Prior,
+    others: np.ndarray,
+    r: np.ndarray,
+    sigma: float,
+    fixed: dict[str, torch.Tensor],
 ) -> np.ndarray:
     model = recommender.model
     target = torch.as_tensor(r, dtype=torch.float32)
@@ -164,7 +175,7 @@ def _solve_gradient(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        y = forward_rows(model, side, prior.layout.tables(w), others)
+        y = forward_rows(model, side, prior.layout.tables(w) | fixed, others)
         d = w - mean
         loss: torch.Tensor = ((y - target) ** 2).sum() / sigma**2 + d @ precision @ d
         loss.backward()
@@ -172,6 +183,12 @@ def _solve_gradient(
 
     optimizer.step(closure)
     return w.detach().double().numpy()
+
+
+def _tables(model: nn.Module, rows: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """Rows as one-row tables ``(1, *shape)`` in the dtype of the model's tensor of that name."""
+    state = model.state_dict()
+    return {name: torch.as_tensor(np.asarray(row)).to(state[name].dtype)[None] for name, row in rows.items()}
 
 
 def forward_rows(model: nn.Module, side: Side, tables: dict[str, torch.Tensor], others: np.ndarray) -> torch.Tensor:
@@ -192,7 +209,7 @@ def forward_rows(model: nn.Module, side: Side, tables: dict[str, torch.Tensor], 
 def predict_folded(recommender: Recommender, folded: FoldedRows) -> np.ndarray:
     """Predicted ratings of every item (user, for ``side="item"``) for the folded entity, float32."""
     n = recommender.n_items if folded.side == "user" else recommender.n_users
-    tables = {name: torch.from_numpy(np.asarray(row, dtype=np.float32))[None] for name, row in folded.rows.items()}
+    tables = _tables(recommender.model, default_attribute_rows(recommender, folded.side) | folded.rows)
     with torch.inference_mode():
         scores = forward_rows(recommender.model, folded.side, tables, np.arange(n))
     return np.asarray(scores.float().numpy(), dtype=np.float32).copy()

@@ -11,6 +11,10 @@ say more about the regulariser than about the item. A new item's rows are ``x B`
 its genres and era sit, on average, in the model's space. Without any metadata this is the
 weighted mean item, the same fallback as ``fill_untrained``.
 
+With a ``widedeep`` model the item's genres and year also become its feature row, which the model
+reads beside the id rows; the regression then gives ``E[id rows | metadata]``, what items like it
+carry beyond their features.
+
 From ratings, :func:`fold_in_item` folds it in like a user, user side frozen
 (:func:`~embrec.coldstart.fold_in.fold_in` with ``side="item"``).
 """
@@ -24,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from embrec.coldstart.extend import add_items, replace_rows
+from embrec.coldstart.features import attribute_rows
 from embrec.coldstart.fold_in import fold_in
 from embrec.coldstart.preferences import genre_matrix
-from embrec.coldstart.prior import FoldedRows, Layout, flat_rows, layout_of, trained_rows
+from embrec.coldstart.prior import FoldedRows, Layout, default_attribute_rows, flat_rows, layout_of, trained_rows
 from embrec.recommend.recommender import Recommender
 
 METADATA_RIDGE = 1.0
@@ -94,7 +99,9 @@ def add_item(
 ) -> Recommender:
     """``recommender`` with a new item placed from its metadata (no ratings yet)."""
     model = model if model is not None else fit_metadata_model(recommender)
-    placed = model.place(genres, year)
+    found = model.place(genres, year)
+    attributes = attribute_rows(recommender, "item", {"genres": "|".join(genres), "year": year})
+    placed = FoldedRows("item", found.rows | attributes, found.method)
     row = pd.DataFrame({"title": [title], "year": [year], "genres": ["|".join(genres)]})
     return add_items(recommender, [raw_id], [placed], [np.zeros(0, dtype=np.int64)], row)
 
@@ -106,6 +113,10 @@ def fold_in_item(recommender: Recommender, item: str, ratings: Mapping[str, floa
     values = np.asarray(list(ratings.values()), dtype=np.float64)
     if ((values < lo) | (values > hi)).any():
         raise ValueError(f"ratings must lie in the scale {lo:g}-{hi:g}")
-    folded = fold_in(recommender, users, values, side="item")
     index = recommender.item_index(item)
+    attributes = {  # the item keeps its stored attribute rows (a widedeep model's features)
+        name: recommender.model.state_dict()[name][index].numpy().copy()
+        for name in default_attribute_rows(recommender, "item")
+    }
+    folded = fold_in(recommender, users, values, side="item", attributes=attributes)
     return replace_rows(recommender, "item", recommender.item_ids.raw(index), folded, users)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from embrec.models import build_model
 from embrec.recommend.recommender import Recommender
 
 Side = Literal["user", "item"]
@@ -89,6 +90,22 @@ def layout_of(model: nn.Module, side: Side, n: int) -> Layout:
         )
     )
     return Layout(names, tuple(tuple(int(d) for d in state[k].shape[1:]) for k in names))
+
+
+def default_attribute_rows(recommender: Recommender, side: Side) -> dict[str, np.ndarray]:
+    """Rows a freshly built model holds in the side's per-entity non-float tensors (attribute
+    buffers such as a ``widedeep`` model's encoded features: "all unknown"); ``{}`` for most models."""
+    n = side_size(recommender, side)
+    state = recommender.model.state_dict()
+    names = [
+        k
+        for k, v in state.items()
+        if k.startswith(f"{side}_") and v.ndim >= 1 and v.shape[0] == n and not v.is_floating_point()
+    ]
+    if not names:
+        return {}
+    fresh = build_model(1, 1, recommender.model_config).state_dict()
+    return {name: fresh[name][0].numpy().copy() for name in names}
 
 
 def flat_rows(model: nn.Module, layout: Layout, rows: np.ndarray) -> np.ndarray:

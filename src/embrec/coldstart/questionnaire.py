@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from embrec.coldstart.fold_in import NOISE_SHARE, design, forward_rows
-from embrec.coldstart.prior import Prior, population_prior, trained_rows
+from embrec.coldstart.prior import Prior, default_attribute_rows, population_prior, trained_rows
 from embrec.models.dot import DotProductBias
 from embrec.recommend.recommender import Recommender
 
@@ -50,8 +50,12 @@ def information_vectors(
         s = 1 / (1 + np.exp(-(c + x @ prior.mean)))
         return np.asarray(((hi - lo) * s * (1 - s))[:, None] * x / sigma)
 
+    fixed = {  # attribute rows (a widedeep model's features) of a newcomer: unknown
+        name: torch.as_tensor(row)[None] for name, row in default_attribute_rows(recommender, "user").items()
+    }
+
     def outputs(w: torch.Tensor) -> torch.Tensor:
-        return forward_rows(model, "user", prior.layout.tables(w), items)
+        return forward_rows(model, "user", prior.layout.tables(w) | fixed, items)
 
     mean = torch.as_tensor(prior.mean, dtype=torch.float32)
     with warnings.catch_warnings():  # torch.func's forward-mode rules still go through torch.jit.script
