@@ -46,9 +46,7 @@ def random_test_mask(n: int, test_fraction: float, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random(n) < test_fraction
 
 
-def split_per_user(
-    ratings: Ratings, test_fraction: float | None = None, k: int | None = None, seed: int = 0
-) -> Split:
+def split_per_user(ratings: Ratings, test_fraction: float | None = None, k: int | None = None, seed: int = 0) -> Split:
     """Hold out ``k`` ratings, or a fraction, of every user (a user keeps at least one in train)."""
     if (test_fraction is None) == (k is None):
         raise ValueError("give exactly one of test_fraction and k")
@@ -64,9 +62,7 @@ def split_per_user(
     return _split(ratings, test, f"per-user{k if k is not None else test_fraction}")
 
 
-def split_temporal(
-    ratings: Ratings, cutoff: int | None = None, test_fraction: float | None = None
-) -> Split:
+def split_temporal(ratings: Ratings, cutoff: int | None = None, test_fraction: float | None = None) -> Split:
     """Ratings after a global ``cutoff`` timestamp, or each user's latest ``test_fraction``, are test."""
     if ratings.timestamps is None:
         raise ValueError("a temporal split needs timestamps")
