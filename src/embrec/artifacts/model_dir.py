@@ -20,6 +20,7 @@ from scipy import sparse
 from embrec.artifacts.manifest import Manifest, table_from_json, table_to_json
 from embrec.data.ids import IdMap
 from embrec.models import ModelConfig, build_model
+from embrec.recommend.approximate import IndexFile, Retrieval
 from embrec.recommend.recommender import Recommender
 from embrec.training.config import TrainConfig
 
@@ -95,7 +96,7 @@ def load(directory: str | Path) -> Recommender:
     except (RuntimeError, KeyError, ValueError) as exc:
         raise ModelDirError(directory, f"weights do not fit a {model_config.kind!r} model: {exc}") from None
     model.eval()
-    return Recommender(
+    recommender = Recommender(
         model=model,
         model_config=model_config,
         user_ids=user_ids,
@@ -108,6 +109,9 @@ def load(directory: str | Path) -> Recommender:
         user_table=table_from_json(manifest.user_table),
         info=manifest.info,
     )
+    # an approximate index saved beside these weights is used when current (see embrec.recommend.approximate)
+    recommender.retrieval = Retrieval(index_file=IndexFile(directory, manifest.weights_sha256))
+    return recommender
 
 
 def read_manifest(directory: str | Path) -> Manifest:

@@ -19,7 +19,9 @@ from torch import nn
 from embrec.data.ids import IdMap, UnknownIdError
 from embrec.data.ratings import Ratings
 from embrec.models import ModelConfig
+from embrec.recommend.approximate import Retrieval
 from embrec.recommend.ranking import exclude, seen_matrix, top_k
+from embrec.recommend.retrieval import mips_queries, top_n_with_index
 from embrec.training.config import TrainConfig
 from embrec.training.loop import predict_pairs
 
@@ -45,7 +47,9 @@ class Recommender:
     """A trained model with what it needs to answer questions in terms of raw ids.
 
     ``seen`` holds the training interactions (excluded from recommendations),
-    ``item_popularity`` the training count of each item.
+    ``item_popularity`` the training count of each item. ``retrieval`` decides when top-N
+    searches an approximate index (catalogs of ``retrieval.from_items`` items and more) and
+    keeps that index; ``dataclasses.replace`` gives the copy a fresh one (its model may differ).
     """
 
     model: nn.Module
@@ -59,6 +63,7 @@ class Recommender:
     item_table: pd.DataFrame | None = None
     user_table: pd.DataFrame | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    retrieval: Retrieval = field(default_factory=Retrieval, init=False, repr=False, compare=False)
 
     @classmethod
     def from_training(
@@ -116,29 +121,60 @@ class Recommender:
         return scores.clone()
 
     # --- lists ------------------------------------------------------------------------
-    def top_n(self, users: np.ndarray, k: int = 10, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` item indices and scores for user indices: (n_users, k) each, -1 where none left.
+    def top_n(
+        self, users: np.ndarray, k: int = 10, exclude_seen: bool = True, exact: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` item indices and predictions for user indices: (n_users, k) each, -1 where none left.
 
-        Batched: one product of the user block with all item factors, then a partial sort.
+        ``exact``: None searches the approximate index for large catalogs (see :meth:`searches_index`),
+        True scores every item, False always searches the index.
+        """
+        users = np.atleast_1d(np.asarray(users, dtype=np.int64))
+        excluded = self.seen[users] if exclude_seen else sparse.csr_matrix((len(users), self.n_items), dtype=bool)
+        return self.top_n_excluding(users, excluded, k, exact)
+
+    def top_n_excluding(
+        self, users: np.ndarray, excluded: sparse.csr_matrix, k: int = 10, exact: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`top_n` without the items in each user's row of ``excluded`` (len(users), n_items)
+        instead of the training ones.
+
+        Exact: one product of a user block with all item factors, then a partial sort. Approximate:
+        the index's candidates, rescored by the model (so scores are predictions either way).
         """
         _check_k(k)
         users = np.atleast_1d(np.asarray(users, dtype=np.int64))
+        block = self._top_block_indexed if self.searches_index(exact) else self._top_block
         starts = range(0, len(users), SCORE_CHUNK_USERS)
-        blocks = [self._top_block(users[s : s + SCORE_CHUNK_USERS], k, exclude_seen) for s in starts]
+        blocks = [block(users[s : s + SCORE_CHUNK_USERS], excluded[s : s + SCORE_CHUNK_USERS], k) for s in starts]
         if not blocks:
             width = min(k, self.n_items)
             return np.empty((0, width), dtype=np.int64), np.empty((0, width), dtype=np.float32)
         return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
 
-    def _top_block(self, users: np.ndarray, k: int, exclude_seen: bool) -> tuple[np.ndarray, np.ndarray]:
+    def searches_index(self, exact: bool | None = None) -> bool:
+        """Whether top-N searches the approximate index (see :meth:`Retrieval.use_index`)."""
+        return self.retrieval.use_index(self.model, self.n_items, exact)
+
+    def _top_block(self, users: np.ndarray, excluded: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
         scores = self.score_users(users)
-        if exclude_seen:
-            exclude(scores, users, self.seen)
+        exclude(scores, np.arange(len(users)), excluded)
         return top_k(scores, k)
 
-    def recommend(self, user: object, k: int = 10) -> list[ItemScore]:
-        """The ``k`` best items the user has not rated (fewer only when fewer remain)."""
-        items, scores = self.top_n(np.array([self.user_ids.index(user)]), k)
+    def _top_block_indexed(
+        self, users: np.ndarray, excluded: sparse.csr_matrix, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        found, _ = top_n_with_index(self.retrieval.index(self.model), mips_queries(self.model, users), excluded, k)
+        scores = np.full(found.shape, -np.inf, dtype=np.float32)
+        rows = np.broadcast_to(users[:, None], found.shape)
+        scores[found >= 0] = self.predict_indices(rows[found >= 0], found[found >= 0])
+        order = np.argsort(-scores, axis=1, kind="stable")  # the model's order; -1 slots (-inf) stay last
+        return np.take_along_axis(found, order, axis=1), np.take_along_axis(scores, order, axis=1)
+
+    def recommend(self, user: object, k: int = 10, exact: bool | None = None) -> list[ItemScore]:
+        """The ``k`` best items the user has not rated (fewer only when fewer remain, or, searching
+        the approximate index, when it finds fewer)."""
+        items, scores = self.top_n(np.array([self.user_ids.index(user)]), k, exact=exact)
         return [self._item_score(i, s) for i, s in zip(items[0], scores[0], strict=True) if i >= 0]
 
     def similar_items(self, item: object, k: int = 10) -> list[ItemScore]:

@@ -19,20 +19,43 @@ import torch
 from scipy import sparse
 from torch import nn
 
+from embrec.models.dot import DotProductBias
+
 APPROXIMATE_FROM_ITEMS = 100_000  # below this many items exact search is fast enough
+
+
+def supports_mips(model: nn.Module) -> bool:
+    """Whether the model ranks a user's items by ``p_u . q_i + b_i``: the dot model. (Other models
+    have factor tables too, e.g. the MLP's, but do not score by their inner product.)"""
+    return isinstance(model, DotProductBias)
 
 
 def mips_vectors(model: nn.Module) -> tuple[np.ndarray, np.ndarray]:
     """(queries (n_users, f + 1), items (n_items, f + 1)) whose inner products rank like the model.
 
-    Only for models with ``user_factors``/``item_factors`` tables and an ``item_bias`` (``dot``).
+    Only for the dot model (:func:`supports_mips`).
     """
-    tables = [getattr(model, name, None) for name in ("user_factors", "item_factors", "item_bias")]
-    if not all(isinstance(t, nn.Embedding) for t in tables):
-        raise ValueError("MIPS retrieval needs a model with user/item factors and item biases (dot)")
-    users, items, item_bias = (t.weight.detach().numpy().astype(np.float32) for t in tables)  # type: ignore[union-attr]
-    queries = np.hstack([users, np.ones((len(users), 1), dtype=np.float32)])
-    return queries, np.hstack([items, item_bias.reshape(-1, 1)])
+    return mips_queries(model, np.arange(_table(model, "user_factors").num_embeddings)), mips_items(model)
+
+
+def mips_items(model: nn.Module) -> np.ndarray:
+    """``[q_i, b_i]`` for every item: (n_items, f + 1) float32."""
+    items, item_bias = (_table(model, name).weight.detach().numpy() for name in ("item_factors", "item_bias"))
+    return np.hstack([items, item_bias.reshape(-1, 1)]).astype(np.float32)
+
+
+def mips_queries(model: nn.Module, users: np.ndarray) -> np.ndarray:
+    """``[p_u, 1]`` for the given user indices: (len(users), f + 1) float32."""
+    rows = _table(model, "user_factors").weight.detach().numpy()[np.asarray(users, dtype=np.int64)]
+    return np.hstack([rows, np.ones((len(rows), 1), dtype=np.float32)]).astype(np.float32)
+
+
+def _table(model: nn.Module, name: str) -> nn.Embedding:
+    if not supports_mips(model):
+        raise ValueError(f"MIPS retrieval needs a dot model, not {type(model).__name__}")
+    table = getattr(model, name)
+    assert isinstance(table, nn.Embedding)
+    return table
 
 
 def exact_search(queries: np.ndarray, items: np.ndarray, k: int, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +81,8 @@ class ApproximateIndex:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Approximate top-``k`` by inner product: (indices, inner products), -1 where none found."""
-        self.index.nprobe = self.nprobe
+        if self.index.nprobe != self.nprobe:
+            self.index.nprobe = self.nprobe
         augmented = np.hstack([queries, np.zeros((len(queries), 1), dtype=np.float32)]).astype(np.float32)
         distances, indices = self.index.search(np.ascontiguousarray(augmented), k)
         query_sq = (queries.astype(np.float64) ** 2).sum(axis=1, keepdims=True)
@@ -73,15 +97,16 @@ class ApproximateIndex:
 def build_index(
     items: np.ndarray, n_lists: int | None = None, nprobe: int | None = None, seed: int = 0
 ) -> ApproximateIndex:
-    """Train and fill an IVF index; ``n_lists`` defaults to ``4 * sqrt(n_items)``.
+    """Train and fill an IVF index; ``n_lists`` defaults to ``4 * sqrt(n_items)`` (at most one list
+    per 39 items, the fewest points per centroid faiss's k-means accepts without a warning).
 
     ``nprobe`` (lists scanned per query) trades speed for recall; the default, ``n_lists / 32``,
-    gave recall@10 >= 0.95 on clustered factor data (``benchmarks/retrieval.py``).
+    gave recall@10 >= 0.95 on clustered factor data (``benchmarks/retrieval.py``); :func:`tune_nprobe`
+    chooses it from sample queries instead.
     """
-    import faiss  # optional dependency: the `ann` extra
-
+    faiss = import_faiss()
     items = np.ascontiguousarray(items, dtype=np.float32)
-    n_lists = n_lists or max(1, int(4 * np.sqrt(len(items))))
+    n_lists = n_lists or max(1, min(int(4 * np.sqrt(len(items))), len(items) // 39))
     norms_sq = (items.astype(np.float64) ** 2).sum(axis=1)
     max_norm = float(np.sqrt(norms_sq.max()))
     extra = np.sqrt(np.maximum(max_norm**2 - norms_sq, 0.0)).astype(np.float32)[:, None]
@@ -97,18 +122,50 @@ def build_index(
     return ApproximateIndex(index, max_norm, nprobe or max(1, n_lists // 32))
 
 
+def tune_nprobe(
+    index: ApproximateIndex, queries: np.ndarray, items: np.ndarray, target: float = 0.97, k: int = 10
+) -> int:
+    """Set ``index.nprobe`` to the smallest power of two whose recall@``k`` on ``queries`` against
+    exact search reaches ``target`` (all lists, an exact scan, if none does); returns it."""
+    exact, _ = exact_search(queries, items, k)
+    n_lists = int(index.index.nlist)
+    for nprobe in [p for p in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512) if p < n_lists] + [n_lists]:
+        index.nprobe = nprobe
+        if recall_at_k(index.search(queries, k)[0], exact) >= target:
+            break
+    return index.nprobe
+
+
+def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
+    """Mean share of each row of ``exact`` (the true top-k) that appears in the same row of ``found``."""
+    hits = [len(np.intersect1d(f, e)) / exact.shape[1] for f, e in zip(found, exact, strict=True)]
+    return float(np.mean(hits)) if hits else 1.0
+
+
+def import_faiss() -> Any:
+    """The faiss module (an optional dependency), or an ImportError that names the extra to install."""
+    try:
+        import faiss
+    except ImportError:
+        raise ImportError("approximate retrieval needs faiss: pip install 'embrec[ann]'") from None
+    return faiss
+
+
 def top_n_with_index(
-    index: ApproximateIndex, queries: np.ndarray, users: np.ndarray, seen: sparse.csr_matrix, k: int
+    index: ApproximateIndex, queries: np.ndarray, excluded: sparse.csr_matrix, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate top-``k`` per user with the user's seen items removed (over-fetch, then filter)."""
-    seen_rows = seen[users]
-    fetch = k + int(np.diff(seen_rows.indptr).max(initial=0))
-    indices, scores = index.search(queries[users], min(fetch, index.n_items))
-    out_i = np.full((len(users), k), -1, dtype=np.int64)
-    out_s = np.full((len(users), k), -np.inf, dtype=np.float32)
-    for row in range(len(users)):
-        seen_items = seen_rows.indices[seen_rows.indptr[row] : seen_rows.indptr[row + 1]]
-        keep = (indices[row] >= 0) & ~np.isin(indices[row], seen_items)
-        chosen_i, chosen_s = indices[row][keep][:k], scores[row][keep][:k]
+    """Approximate top-``k`` per query without the items of the same row of ``excluded``
+    (n_queries, n_items): (indices, inner products), each (n_queries, min(k, n_items)), best
+    first, -1 where the index found no more. Over-fetches by the longest exclusion, then filters.
+    """
+    width = min(k, index.n_items)
+    fetch = width + int(np.diff(excluded.indptr).max(initial=0))
+    indices, scores = index.search(queries, min(fetch, index.n_items))
+    out_i = np.full((len(queries), width), -1, dtype=np.int64)
+    out_s = np.full((len(queries), width), -np.inf, dtype=np.float32)
+    for row in range(len(queries)):
+        skip = excluded.indices[excluded.indptr[row] : excluded.indptr[row + 1]]
+        keep = (indices[row] >= 0) & ~np.isin(indices[row], skip)
+        chosen_i, chosen_s = indices[row][keep][:width], scores[row][keep][:width]
         out_i[row, : len(chosen_i)], out_s[row, : len(chosen_s)] = chosen_i, chosen_s
     return out_i, out_s
