@@ -10,6 +10,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from embrec.artifacts.model_dir import ModelDirError
@@ -105,7 +106,7 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except (DataError, ModelDirError, UnknownIdError, ValueError, OSError) as exc:  # OSError: files, folders
-            errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)  # [..] is text
             raise typer.Exit(2) from None
 
     return wrapper

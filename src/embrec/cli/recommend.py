@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import sys
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from embrec.artifacts.model_dir import load
@@ -15,10 +19,27 @@ from embrec.cli.onboard import newcomer_items
 from embrec.interpret.embedding_map import taste_map
 from embrec.interpret.explanations import explain
 from embrec.interpret.neighbours import shared_directions
+from embrec.recommend.recommender import Recommender
 
 ExplainOpt = Annotated[
     bool, typer.Option("--explain", help="Say why: the parts of each score and what lies behind it.")
 ]
+ExactOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--exact/--approximate",
+        help="Score every item, or search the approximate index (default: the index from 100,000 items, dot models).",
+        show_default=False,
+    ),
+]
+SaveIndexOpt = Annotated[
+    bool, typer.Option("--save-index", help="Keep a newly built approximate index in the model directory.")
+]
+AllUsersOpt = Annotated[
+    bool, typer.Option("--all-users", help="Lists for every trained user, as CSV user,rank,item,score.")
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="With --all-users: the CSV file (default: stdout).")]
+BATCH_USERS = 4096
 
 
 @friendly_errors
@@ -31,13 +52,24 @@ def recommend(
     genres: Annotated[str | None, typer.Option("--genres", help="A new user's liked genres: Comedy,Romance.")] = None,
     explain_: ExplainOpt = False,
     data: TrainedOnOpt = None,
+    exact: ExactOpt = None,
+    save_index: SaveIndexOpt = False,
+    all_users: AllUsersOpt = False,
+    out: OutOpt = None,
 ) -> None:
-    """The top-k items a user has not rated yet (or for a new user, from --ratings and/or --genres).
+    """The top-k items a user has not rated yet (or for a new user, from --ratings and/or --genres;
+    or for every trained user with --all-users).
 
     With --explain: each prediction split into global offset + user bias + item bias + interaction
     (the logit, before the output squashing) and the user's liked items closest to it.
     """
     recommender = load(model_dir)
+    recommender.retrieval.save = save_index
+    if all_users:
+        if user is not None or ratings is not None or genres is not None or explain_ or json_out:
+            raise typer.BadParameter("--all-users takes no --user/--ratings/--genres/--explain/--json")
+        _write_all(recommender, k, exact, out)
+        return
     if (user is None) == (ratings is None and genres is None):
         raise typer.BadParameter("give --user ID, or --ratings and/or --genres for a new user")
     if explain_ and user is None:
@@ -45,7 +77,7 @@ def recommend(
     if user is None:
         user, items = "new user", newcomer_items(recommender, ratings, genres, k)
     else:
-        items = recommender.recommend(user, k)
+        items = recommender.recommend(user, k, exact=exact)
     if explain_:
         explained, liked = explain(recommender, user, items, observed_ratings(recommender, data))
         if json_out:
@@ -59,6 +91,24 @@ def recommend(
         print_json({"user": user, "items": [i.to_json() for i in items]})
         return
     console.print(items_table(f"top {k} for user {user}", items, "predicted"))
+
+
+def _write_all(recommender: Recommender, k: int, exact: bool | None, out: Path | None) -> None:
+    """Every trained user's top-k as CSV rows ``user,rank,item,score``, a block of users at a time."""
+    with contextlib.ExitStack() as stack:
+        handle = stack.enter_context(out.open("w", newline="", encoding="utf-8")) if out is not None else sys.stdout
+        writer = csv.writer(handle)
+        writer.writerow(["user", "rank", "item", "score"])
+        for start in range(0, recommender.n_users, BATCH_USERS):
+            users = np.arange(start, min(start + BATCH_USERS, recommender.n_users))
+            items, scores = recommender.top_n(users, k, exact=exact)
+            for user, row_items, row_scores in zip(users, items, scores, strict=True):
+                raw = recommender.user_ids.raw(int(user))
+                found = row_items >= 0
+                writer.writerows(
+                    (raw, rank, recommender.item_ids.raw(int(item)), f"{score:.6f}")
+                    for rank, (item, score) in enumerate(zip(row_items[found], row_scores[found], strict=True), 1)
+                )
 
 
 @friendly_errors

@@ -55,7 +55,7 @@ def ranking_report(recommender: Recommender, test: Ratings, k: int = 10) -> dict
     users = np.unique(test.users[relevant])
     if len(users) == 0:
         return {f"{m}@{k}": None for m in ("precision", "recall", "ndcg", "map", "hit_rate")} | {"ranked_users": 0}
-    lists, _ = recommender.top_n(users, k)
+    lists, _ = recommender.top_n(users, k, exact=True)  # the model measured, not an approximate index
     hits, n_relevant = _hits(lists, users, test.users[relevant], test.items[relevant], recommender.n_items)
     shown = lists[lists >= 0]
     return {

@@ -106,8 +106,8 @@ def group_influence(
     step("seed noise")
     noise = _retrain(train, model_config, replace(config, seed=config.seed + 1), train)
     active = np.flatnonzero(train.user_counts() > 0)
-    ref_lists = reference.top_n(active, k)[0]
-    noise_overlap = list_overlap(ref_lists, noise.top_n(active, k)[0])
+    ref_lists = reference.top_n(active, k, exact=True)[0]  # list changes of the models, not of an index
+    noise_overlap = list_overlap(ref_lists, noise.top_n(active, k, exact=True)[0])
     results = []
     for group in groups:
         step(group.name)
@@ -132,7 +132,7 @@ def _one_group(
     favourites = favourite_items(train, group.members)
     mask = np.zeros(train.n_items, dtype=bool)
     mask[favourites] = True
-    lists_with, lists_without = reference.top_n(others, k)[0], without.top_n(others, k)[0]
+    lists_with, lists_without = reference.top_n(others, k, exact=True)[0], without.top_n(others, k, exact=True)[0]
     rank_with = _mean_rank(reference, others, favourites)
     return GroupInfluence(
         name=group.name,
@@ -199,7 +199,7 @@ def audit(
     plus group influence when ``groups`` and a (cheap) retraining ``config`` are given.
     """
     active = np.flatnonzero(train.user_counts() > 0)
-    lists = recommender.top_n(active, k)[0]
+    lists = recommender.top_n(active, k, exact=True)[0]
     influence = None
     if groups and config is not None:
         influence = group_influence(train, groups, recommender.model_config, config, k, on_step)

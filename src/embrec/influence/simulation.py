@@ -167,6 +167,6 @@ def simulate_niche(
         for label, data in (("without group", split.train), ("with group", group.ratings)):
             step(f"{label}, {mitigation.name}")
             recommender = train_variant(apply_mitigation(data, mitigation), data, model_config, config)
-            shares.setdefault(mitigation.name, {})[label] = slot_share(recommender.top_n(real, k)[0], niche)
+            shares.setdefault(mitigation.name, {})[label] = slot_share(recommender.top_n(real, k, exact=True)[0], niche)
             rmses.setdefault(mitigation.name, {})[label] = float(evaluate(recommender, split.test, k)["rmse"])
     return NicheReport(len(group.members), len(group.items), k, shares, rmses)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from torch import nn
 
 from embrec.recommend.retrieval import (
@@ -151,22 +152,24 @@ class Retrieval:
         except ImportError as exc:
             raise ValueError(str(exc)) from None
 
-    def index(self, model: nn.Module) -> ApproximateIndex:
-        """The model's index: kept, else read from ``index_file`` when current, else built (and saved)."""
+    def index(self, model: nn.Module, seen: sparse.csr_matrix | None = None) -> ApproximateIndex:
+        """The model's index: kept, else read from ``index_file`` when current, else built (and
+        saved); a new index's ``nprobe`` is tuned on sample users without their ``seen`` items."""
         with self._lock:
             if self._index is None:
                 n_items = _table_rows(model, "item_factors")
                 saved = self.index_file.read(n_items) if self.index_file is not None else None
-                self._index = saved or self._build(model)
+                self._index = saved or self._build(model, seen)
             return self._index
 
-    def _build(self, model: nn.Module) -> ApproximateIndex:
+    def _build(self, model: nn.Module, seen: sparse.csr_matrix | None) -> ApproximateIndex:
         start = time.perf_counter()
         items = mips_items(model)
         index = build_index(items, seed=self.seed)
         rng = np.random.default_rng(self.seed)
-        sample = rng.permutation(_table_rows(model, "user_factors"))[:TUNE_USERS]
-        tune_nprobe(index, mips_queries(model, sample), items, TARGET_RECALL)
+        sample = np.sort(rng.permutation(_table_rows(model, "user_factors"))[:TUNE_USERS])
+        excluded = seen[sample] if seen is not None else None
+        tune_nprobe(index, mips_queries(model, sample), items, TARGET_RECALL, excluded=excluded)
         seconds = time.perf_counter() - start
         log.info("built an index of %d items in %.1f s (nprobe %d)", len(items), seconds, index.nprobe)
         if self.save and self.index_file is not None:

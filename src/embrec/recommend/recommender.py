@@ -164,7 +164,9 @@ class Recommender:
     def _top_block_indexed(
         self, users: np.ndarray, excluded: sparse.csr_matrix, k: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        found, _ = top_n_with_index(self.retrieval.index(self.model), mips_queries(self.model, users), excluded, k)
+        found, _ = top_n_with_index(
+            self.retrieval.index(self.model, self.seen), mips_queries(self.model, users), excluded, k
+        )
         scores = np.full(found.shape, -np.inf, dtype=np.float32)
         rows = np.broadcast_to(users[:, None], found.shape)
         scores[found >= 0] = self.predict_indices(rows[found >= 0], found[found >= 0])
