@@ -152,6 +152,11 @@ class Retrieval:
         except ImportError as exc:
             raise ValueError(str(exc)) from None
 
+    @property
+    def built(self) -> bool:
+        """Whether an index is held (built or read)."""
+        return self._index is not None
+
     def index(self, model: nn.Module, seen: sparse.csr_matrix | None = None) -> ApproximateIndex:
         """The model's index: kept, else read from ``index_file`` when current, else built (and
         saved); a new index's ``nprobe`` is tuned on sample users without their ``seen`` items."""

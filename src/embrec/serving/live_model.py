@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
+from scipy import sparse
 
 from embrec.coldstart import Prior, population_prior
 from embrec.data.ids import UnknownIdError
@@ -88,6 +89,8 @@ class LiveModel:
         prior = population_prior(recommender, "user")
         users = {raw: row for row, raw in enumerate(recommender.user_ids.ids)}
         fast = DotScorer.of(recommender.model)
+        if recommender.searches_index():  # build (or read) a large catalog's index now, not on the first request
+            recommender.retrieval.index(recommender.model, recommender.seen)
         return cls(version, recommender, catalog, unit, axes, center, titles, prior, users, fast)
 
     @property
@@ -121,6 +124,8 @@ class LiveModel:
         ranking (cold start weighs what a newcomer has heard of), scored by predicted rating.
         """
         placed = self.placed.get(user)
+        if placed is None and self.recommender.searches_index():  # large catalogs: the approximate index
+            return self._recommend_indexed(user, k, rated, explain)
         scores = self.scores(user)
         order = np.array(placed.ranking if placed is not None else scores, dtype=np.float64)
         exclude = self.rated_indices(user, rated)
@@ -128,6 +133,21 @@ class LiveModel:
         best = _top(order, k)
         liked = self._liked(exclude, user, rated) if explain else None
         return [Listed(int(i), float(scores[i]), None if liked is None else self._because(int(i), liked)) for i in best]
+
+    def _recommend_indexed(self, user: str, k: int, rated: Mapping[str, float], explain: bool) -> list[Listed]:
+        """:meth:`recommend` for a trained user through the Recommender's approximate index."""
+        row = self.user_index.get(user)
+        if row is None:
+            raise UnknownIdError("user", user)
+        exclude = self.rated_indices(user, rated)
+        excluded = sparse.csr_matrix(
+            (np.ones(len(exclude), bool), exclude, [0, len(exclude)]), shape=(1, len(self.catalog))
+        )
+        best, scores = self.recommender.top_n_excluding(np.array([row]), excluded, k)
+        liked = self._liked(exclude, user, rated) if explain else None
+        found = best[0] >= 0
+        return [Listed(int(i), float(s), None if liked is None else self._because(int(i), liked))
+                for i, s in zip(best[0][found], scores[0][found], strict=True)]  # fmt: skip
 
     def rated_indices(self, user: str, rated: Mapping[str, float]) -> np.ndarray:
         """Item indices the user rated: in training (trained users) and through the service."""
