@@ -171,8 +171,7 @@ class Retrieval:
         start = time.perf_counter()
         items = mips_items(model)
         index = build_index(items, seed=self.seed)
-        rng = np.random.default_rng(self.seed)
-        sample = np.sort(rng.permutation(_table_rows(model, "user_factors"))[:TUNE_USERS])
+        sample = tuning_users(_table_rows(model, "user_factors"), self.seed)
         excluded = seen[sample] if seen is not None else None
         tune_nprobe(index, mips_queries(model, sample), items, TARGET_RECALL, excluded=excluded)
         seconds = time.perf_counter() - start
@@ -183,6 +182,11 @@ class Retrieval:
             except OSError as exc:
                 log.warning("could not save the index next to the model: %s", exc)
         return index
+
+
+def tuning_users(n_users: int, seed: int) -> np.ndarray:
+    """The (sorted) users whose lists tune a new index's ``nprobe``: ``TUNE_USERS`` at random."""
+    return np.sort(np.random.default_rng(seed).permutation(n_users)[:TUNE_USERS])
 
 
 def _table_rows(model: nn.Module, name: str) -> int:

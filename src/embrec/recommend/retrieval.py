@@ -130,8 +130,9 @@ def tune_nprobe(
     k: int = 10,
     excluded: sparse.csr_matrix | None = None,
 ) -> int:
-    """Set ``index.nprobe`` to the smallest power of two whose recall@``k`` on ``queries`` against
-    exact search reaches ``target`` (all lists, an exact scan, if none does); returns it.
+    """Set ``index.nprobe`` to the smallest of 1, 2, 3, 4, 6, 8, 12, ... (steps of about 1.5x) whose
+    recall@``k`` on ``queries`` against exact search reaches ``target`` (all lists, an exact scan,
+    if none does); returns it.
 
     With ``excluded`` (len(queries), n_items), both searches leave out each row's items, as top-N
     of unseen items does: the true top-k then lies deeper in the ranking, where recall is lower.
@@ -142,7 +143,8 @@ def tune_nprobe(
     deep, _ = exact_search(queries, items, min(k + longest, len(items)))
     exact = np.array([_without(row, excluded, r)[:k] for r, row in enumerate(deep)])
     n_lists = int(index.index.nlist)
-    for nprobe in [p for p in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512) if p < n_lists] + [n_lists]:
+    grid = sorted({2**e for e in range(11)} | {3 * 2**e for e in range(10)})
+    for nprobe in [p for p in grid if p < n_lists] + [n_lists]:
         index.nprobe = nprobe
         if recall_at_k(top_n_with_index(index, queries, excluded, k)[0], exact) >= target:
             break
