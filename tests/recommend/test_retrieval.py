@@ -16,6 +16,7 @@ from scipy import sparse
 
 import embrec.recommend.approximate as approximate
 from embrec.artifacts.model_dir import load, save
+from embrec.models import ModelConfig, build_model
 from embrec.recommend.approximate import INDEX_FILE, SIDECAR, Retrieval
 from embrec.recommend.recommender import Recommender
 from embrec.recommend.retrieval import (
@@ -27,7 +28,7 @@ from embrec.recommend.retrieval import (
     tune_nprobe,
 )
 from large_catalog import N_ITEMS, N_USERS, large_recommender
-from tiny_ratings import checkerboard, train_tiny
+from tiny_ratings import checkerboard
 
 pytest.importorskip("faiss")  # the `dev` extra installs it; the fallback test removes it again
 
@@ -184,7 +185,9 @@ def test_without_faiss_large_catalogs_fall_back_to_exact_with_one_warning(
 
 def test_models_without_factor_tables_stay_exact_or_say_why() -> None:
     data, _ = checkerboard()
-    recommender = indexed(train_tiny(data, "nn"), from_items=1)
+    config = ModelConfig(kind="nn", factors=4, layers=(8,), y_range=(0.5, 5.5))  # factor tables, but an MLP scores
+    mlp = Recommender.from_training(build_model(data.n_users, data.n_items, config), config, data)
+    recommender = indexed(mlp, from_items=1)
     assert not recommender.searches_index()
     with pytest.raises(ValueError, match="needs a dot model"):
         recommender.searches_index(exact=False)
