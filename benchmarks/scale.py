@@ -51,7 +51,7 @@ def measure(size: str, epochs: int, seed: int, threads: int) -> dict[str, Any]:
     train, test, truth = data.ratings.subset(~held), data.ratings.subset(held), data.truth
     del data  # the subsets are copies: the full table can go
     _reset_peak()
-    config = replace(TrainConfig(), epochs=epochs, seed=seed)
+    config = replace(TrainConfig(), epochs=epochs, seed=seed, threads=threads)
     model, _, history = train_model(train, ModelConfig(kind="dot", factors=64), config)
     peak = _peak_bytes()
     per_epoch = float(np.mean([e.seconds for e in history.epochs]))

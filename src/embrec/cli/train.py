@@ -66,12 +66,19 @@ def train(
     ] = None,
     model: Annotated[str, typer.Option("--model", help=f"One of: {', '.join(MODELS)}.")] = "dot",
     factors: Annotated[int, typer.Option("--factors")] = ModelConfig.factors,
-    layers: Annotated[str, typer.Option("--layers", help="MLP widths of nn, e.g. 128,64.")] = "128,64",
+    layers: Annotated[str, typer.Option("--layers", help="MLP widths of nn/widedeep, e.g. 128,64.")] = ",".join(
+        map(str, ModelConfig.layers)
+    ),
     dropout: Annotated[float, typer.Option("--dropout")] = ModelConfig.dropout,
     y_range: Annotated[str | None, typer.Option("--y-range", help="Output range LO,HI (default: from scale).")] = None,
     epochs: Annotated[int, typer.Option("--epochs")] = DEFAULTS.epochs,
     lr: Annotated[float, typer.Option("--lr")] = DEFAULTS.lr,
     wd: Annotated[float, typer.Option("--wd", help="Weight decay (L2) strength.")] = DEFAULTS.weight_decay,
+    penalty_alpha: Annotated[
+        float, typer.Option("--penalty-alpha", help="Row L2 scaled by count^-alpha: 0 per-example, 1 per-row.")
+    ] = DEFAULTS.penalty_alpha,
+    bias_wd: Annotated[float, typer.Option("--bias-wd", help="L2 strength of the biases.")] = DEFAULTS.bias_decay,
+    threads: Annotated[int, typer.Option("--threads", help="torch threads while training.")] = DEFAULTS.threads or 1,
     optimizer: Annotated[str, typer.Option("--optimizer", help="adam | adamw | sgd.")] = DEFAULTS.optimizer,
     schedule: Annotated[str, typer.Option("--schedule", help="one_cycle | constant.")] = DEFAULTS.schedule,
     batch_size: Annotated[int, typer.Option("--batch-size")] = DEFAULTS.batch_size,
@@ -98,6 +105,7 @@ def train(
     config = TrainConfig(
         epochs=epochs, lr=lr, weight_decay=wd, batch_size=batch_size, optimizer=optimizer,  # type: ignore[arg-type]
         schedule=schedule, seed=seed, patience=patience, valid_fraction=valid_fraction,  # type: ignore[arg-type]
+        penalty_alpha=penalty_alpha, bias_decay=bias_wd, threads=threads,
     )  # fmt: skip
     if user_weighting not in USER_WEIGHTINGS:
         raise typer.BadParameter(f"--user-weighting must be one of {', '.join(USER_WEIGHTINGS)}")

@@ -22,8 +22,8 @@ class ModelConfig:
     kind: str = "dot"
     factors: int = 50
     y_range: tuple[float, float] | None = None
-    layers: tuple[int, ...] = (128, 64)
-    dropout: float = 0.2
+    layers: tuple[int, ...] = (32,)
+    dropout: float = 0.5
     bias_reg: float = 5.0
     features: dict[str, Any] | None = None
 

@@ -35,16 +35,19 @@ class DotProductBias(nn.Module):
             "interaction": interaction,
         }
 
-    def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Mean over the batch of the squared norms of the rows it uses (per-example L2)."""
-        squares = (
-            self.user_factors(users).pow(2).sum(dim=1)
-            + self.item_factors(items).pow(2).sum(dim=1)
-            + self.user_bias(users)[:, 0].pow(2)
-            + self.item_bias(items)[:, 0].pow(2)
-        )
-        mean: torch.Tensor = squares.mean()
-        return mean
+    def penalty(
+        self, users: torch.Tensor, items: torch.Tensor, user_weight: torch.Tensor, item_weight: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-example L2 over the rows a batch uses: (factor term, bias term), batch means of
+        the squared norms, each row's term scaled by its weight (see ``TrainConfig.penalty_alpha``)."""
+        factors = (
+            user_weight * self.user_factors(users).pow(2).sum(dim=1)
+            + item_weight * self.item_factors(items).pow(2).sum(dim=1)
+        ).mean()
+        biases = (
+            user_weight * self.user_bias(users)[:, 0].pow(2) + item_weight * self.item_bias(items)[:, 0].pow(2)
+        ).mean()
+        return factors, biases
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         logit = sum(self.logit_parts(users, items).values())

@@ -8,27 +8,36 @@ from embrec.training.config import TrainConfig
 
 
 def parameter_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
-    """``decay``: embedding tables and weight matrices; ``no_decay``: layer biases, offsets."""
-    groups: dict[str, list[nn.Parameter]] = {"decay": [], "no_decay": []}
+    """``tables``: embedding tables; ``weights``: other weight matrices (MLP layers);
+    ``no_decay``: layer biases and offsets."""
+    tables = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag)}
+    groups: dict[str, list[nn.Parameter]] = {"tables": [], "weights": [], "no_decay": []}
     for param in model.parameters():
         if param.requires_grad:
-            groups["decay" if param.dim() >= 2 else "no_decay"].append(param)
+            kind = "no_decay" if param.dim() < 2 else "tables" if id(param) in tables else "weights"
+            groups[kind].append(param)
     return groups
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> optim.Optimizer:
     """The optimiser of ``config``, with the brief's L2 convention (see :class:`TrainConfig`)."""
     groups = parameter_groups(model)
-    wd = config.weight_decay if config.decay == "dense" else 0.0
-    if config.optimizer == "adamw":
-        decay = wd  # decoupled: p -= lr * wd * p
+    dense = config.decay == "dense"
+    table_wd = config.weight_decay if dense else 0.0  # per-example decay is a loss term instead
+    matrix_wd = config.weight_decay if dense else config.mlp_weight_decay
+    if config.optimizer == "adamw":  # decoupled: p -= lr * wd * p
         return optim.AdamW(
-            [{"params": groups["decay"], "weight_decay": decay}, {"params": groups["no_decay"], "weight_decay": 0.0}],
+            [
+                {"params": groups["tables"], "weight_decay": table_wd},
+                {"params": groups["weights"], "weight_decay": matrix_wd},
+                {"params": groups["no_decay"], "weight_decay": 0.0},
+            ],
             lr=config.lr,
         )
     # torch adds weight_decay * p to the gradient; the brief's wd * sum(p^2) has gradient 2 * wd * p
     param_groups = [
-        {"params": groups["decay"], "weight_decay": 2 * wd},
+        {"params": groups["tables"], "weight_decay": 2 * table_wd},
+        {"params": groups["weights"], "weight_decay": 2 * matrix_wd},
         {"params": groups["no_decay"], "weight_decay": 0.0},
     ]
     if config.optimizer == "adam":
@@ -40,8 +49,8 @@ def make_schedule(
     optimizer: optim.Optimizer, config: TrainConfig, steps_per_epoch: int
 ) -> optim.lr_scheduler.LRScheduler:
     """One-cycle (warm up to ``lr``, anneal to near zero) or a constant rate, stepped per batch."""
-    if config.schedule == "one_cycle":
-        return optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=max(steps_per_epoch, 1), pct_start=0.25
-        )
+    total = config.epochs * max(steps_per_epoch, 1)
+    # one-cycle needs a few steps in each phase; on a handful of batches the rate stays constant
+    if config.schedule == "one_cycle" and config.warmup * total >= 2 and (1 - config.warmup) * total >= 2:
+        return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=config.warmup)
     return optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
