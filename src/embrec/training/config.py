@@ -32,6 +32,11 @@ class TrainConfig:
     setting). One is the default: batches of ~1k ratings are too small to split, and on a busy
     2-core machine two threads were measured 2-20x slower than one (``TrainConfig()`` on u1).
 
+    ``sparse`` trains embedding tables with sparse gradients and a lazy Adam that updates only
+    the rows a batch used (:class:`embrec.training.lazy_adam.LazyAdamW`): the cost of a step no
+    longer grows with the catalog, which matters from about 1e5 users or items on (see
+    ``benchmarks/scale.py``). It needs ``adam``/``adamw`` and per-example decay.
+
     ``valid_fraction`` carves a seeded random validation part out of the training ratings;
     with ``patience`` set, training stops after that many epochs without a better validation
     RMSE and keeps the best weights.
@@ -52,12 +57,15 @@ class TrainConfig:
     patience: int | None = None
     valid_fraction: float = 0.0
     threads: int | None = 1
+    sparse: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be positive")
         if self.lr <= 0 or min(self.weight_decay, self.bias_decay, self.mlp_weight_decay) < 0:
             raise ValueError("lr must be positive and weight_decay, bias_decay, mlp_weight_decay non-negative")
+        if self.sparse and (self.optimizer == "sgd" or self.decay != "per_example"):
+            raise ValueError("sparse training needs optimizer adam or adamw and decay='per_example'")
         if self.threads is not None and self.threads < 1:
             raise ValueError("threads must be positive (or None for torch's setting)")
         if not 0.0 <= self.penalty_alpha <= 1.0:

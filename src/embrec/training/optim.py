@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn, optim
 
 from embrec.training.config import TrainConfig
+from embrec.training.lazy_adam import LazyAdamW
 
 
 def parameter_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
@@ -25,6 +26,15 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> optim.Optimizer:
     dense = config.decay == "dense"
     table_wd = config.weight_decay if dense else 0.0  # per-example decay is a loss term instead
     matrix_wd = config.weight_decay if dense else config.mlp_weight_decay
+    if config.sparse:  # row-sparse tables (their L2 is in the loss), AdamW on the rest
+        return LazyAdamW(
+            [
+                {"params": groups["tables"], "weight_decay": 0.0},
+                {"params": groups["weights"], "weight_decay": matrix_wd},
+                {"params": groups["no_decay"], "weight_decay": 0.0},
+            ],
+            lr=config.lr,
+        )
     if config.optimizer == "adamw":  # decoupled: p -= lr * wd * p
         return optim.AdamW(
             [
