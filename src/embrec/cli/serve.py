@@ -36,6 +36,7 @@ from embrec.recommend.recommender import Recommender
 from embrec.serving.ratings_store import DEFAULT_URL, RatingsStore
 from embrec.serving.retrain import merge_store
 from embrec.serving.rollout import reindex
+from embrec.serving.service import Settings
 from embrec.training.config import TrainConfig
 from embrec.training.loop import train_model
 
@@ -50,16 +51,18 @@ def serve(
     store: StoreOpt = DEFAULT_URL,
     max_body: Annotated[int, typer.Option("--max-body", help="Largest request body in bytes (413 above).")] = 1 << 20,
     threads: Annotated[int, typer.Option("--threads", help="PyTorch threads per request.")] = 1,
+    list_cache: Annotated[
+        int, typer.Option("--list-cache", help="Lists kept for repeated /recommendations requests (0: none).")
+    ] = Settings.list_cache_size,
 ) -> None:
     """Serve recommendations over HTTP (API docs at /docs, the web page at /)."""
     import torch
     import uvicorn
 
     from embrec.serving.app import create_app
-    from embrec.serving.service import Settings
 
     torch.set_num_threads(threads)
-    app = create_app(models, store, Settings(max_body_bytes=max_body))
+    app = create_app(models, store, Settings(max_body_bytes=max_body, list_cache_size=list_cache))
     console.print(f"embrec serving {models} on http://{host}:{port} (store {store}); Ctrl-C stops")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

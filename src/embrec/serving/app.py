@@ -8,7 +8,6 @@ at ``/openapi.json`` and the interactive docs at ``/docs``. The web page is serv
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from embrec.data.ids import UnknownIdError
 from embrec.serving import admin
+from embrec.serving.fast_path import ListCache, RecommendationsFastPath, list_json
 from embrec.serving.live_model import CatalogEntry, Listed, LiveModel
 from embrec.serving.metrics import CONTENT_TYPE, BodyLimitMiddleware, MetricsMiddleware, ServiceMetrics
 from embrec.serving.model_registry import ModelRegistry, RegistryError
@@ -62,13 +62,17 @@ def create_app(
     metrics = ServiceMetrics()
     app = FastAPI(title="embrec", version="1", responses=ERRORS, summary="Recommendations from learned embeddings.")
     app.state.service, app.state.metrics = service, metrics
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
     _errors(app)
     _read_routes(app, service, metrics)
     _write_routes(app, service)
     app.include_router(admin.router(service, metrics))
     app.mount("/static", StaticFiles(directory=WEB), name="static")
+    # The last added runs first: metrics, then the body limit, then the fast path, then FastAPI.
+    route = next(r for r in app.routes if getattr(r, "path", None) == "/recommendations/{user_id}")
+    cache = app.state.list_cache = ListCache(settings.list_cache_size)
+    app.add_middleware(RecommendationsFastPath, service=service, route=route, cache=cache)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
 
@@ -109,10 +113,8 @@ def _read_routes(app: FastAPI, service: Service, metrics: ServiceMetrics) -> Non
         """The ``k`` best items the user has not rated, with ``because`` titles when ``explain``."""
         model = _model_for(service, user_id)
         listed = model.recommend(user_id, k, service.rated.get(user_id, {}), explain)
-        # The hot path: JSON written directly (the shape is RecommendationList's, see the tests).
-        items = [model.catalog[e.index].to_json() | {"score": e.score, "because": _list(e.because)} for e in listed]
-        body = {"user": user_id, "model_version": model.version, "items": items}
-        return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+        # JSON written directly (RecommendationList's shape, see the tests), as on the fast path.
+        return Response(list_json(model, user_id, listed), media_type="application/json")
 
     @app.get("/items/{item_id}/similar")
     async def similar(item_id: str, k: K = 10) -> SimilarList:
@@ -234,10 +236,6 @@ def _checked(
 
 def _invalid(loc: tuple[str, ...], message: str, value: object) -> None:
     raise RequestValidationError([{"loc": loc, "msg": message, "type": "value_error", "input": value}])
-
-
-def _list(values: tuple[str, ...] | None) -> list[str] | None:
-    return None if values is None else list(values)
 
 
 def _item(entry: CatalogEntry) -> Item:

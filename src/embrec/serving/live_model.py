@@ -9,6 +9,7 @@ keep using a version while the service swaps in another.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class LiveModel:
     user_index: dict[str, int] = field(default_factory=dict)  # raw id -> row: faster than IdMap per request
     fast: DotScorer | None = None  # numpy scoring of one user for dot models
     _questions: dict[int, list[int]] = field(default_factory=dict)
+    _item_json: dict[int, bytes] = field(default_factory=dict)  # item index -> JSON up to the score
     placed: dict[str, Placement] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,6 +75,14 @@ class LiveModel:
         if n not in self._questions:
             self._questions[n] = questionnaire_items(self.recommender, n, self.prior)
         return self._questions[n]
+
+    def item_json_prefix(self, index: int) -> bytes:
+        """The item's list entry as compact JSON up to its score: ``{"item":..,"genres":[..],"score":``."""
+        prefix = self._item_json.get(index)
+        if prefix is None:
+            prefix = json.dumps(self.catalog[index].to_json(), separators=(",", ":"))[:-1].encode() + b',"score":'
+            self._item_json[index] = prefix  # computed once per item, on first use
+        return prefix
 
     @classmethod
     def build(cls, version: str, recommender: Recommender) -> LiveModel:

@@ -39,13 +39,16 @@ class Settings:
     ``admin_token_env`` names the environment variable holding the admin token (admin
     endpoints are refused while it is unset); ``reload_seconds`` is how often the registry's
     state file is checked for changes made elsewhere (``embrec rollout ...``); ``held_out``
-    ratings, when given, add held-out accuracy to the rollout comparison.
+    ratings, when given, add held-out accuracy to the rollout comparison; ``list_cache_size``
+    bounds the lists kept for repeated ``/recommendations`` requests (0 keeps none, see
+    :mod:`embrec.serving.fast_path`).
     """
 
     max_body_bytes: int = 1 << 20
     admin_token_env: str = "EMBREC_ADMIN_TOKEN"
     reload_seconds: float = 1.0
     held_out: Ratings | None = None
+    list_cache_size: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,10 @@ class Service:
         return refolded
 
     def _remember(self, ratings: Sequence[StoredRating]) -> None:
-        """Copy-on-write: a request reading a user's ratings never sees the dict change under it."""
+        """Copy-on-write: a request reading a user's ratings never sees the dict change under it.
+
+        A changed user gets a new dict (never the old one updated): the list cache relies on it.
+        """
         changed: dict[str, dict[str, float]] = {}
         for r in ratings:
             changed.setdefault(r.user, dict(self.rated.get(r.user, {})))[r.item] = r.rating
