@@ -30,6 +30,7 @@ def test_a_new_rating_and_a_version_swap_change_the_cached_list(
 ) -> None:
     first = client.get("/recommendations/1?k=3").json()
     assert client.get("/recommendations/1?k=3").json() == first  # answered from the cache
+    assert 'embrec_list_cache_total{result="hit"} 1.0' in client.get("/metrics").text
     top = first["items"][0]["item"]
     client.post("/ratings", json={"ratings": [{"user": "1", "item": top, "rating": 2}]})
     after = client.get("/recommendations/1?k=3").json()

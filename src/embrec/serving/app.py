@@ -70,7 +70,7 @@ def create_app(
     # The last added runs first: metrics, then the body limit, then the fast path, then FastAPI.
     route = next(r for r in app.routes if getattr(r, "path", None) == "/recommendations/{user_id}")
     cache = app.state.list_cache = ListCache(settings.list_cache_size)
-    app.add_middleware(RecommendationsFastPath, service=service, route=route, cache=cache)
+    app.add_middleware(RecommendationsFastPath, service=service, route=route, cache=cache, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

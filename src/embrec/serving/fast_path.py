@@ -26,11 +26,13 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from embrec.serving.live_model import Listed, LiveModel
+from embrec.serving.metrics import ServiceMetrics
 from embrec.serving.newcomers import Placement
 from embrec.serving.service import Service
 
 PREFIX = "/recommendations/"
 MAX_K = 100  # the route's own bound (app.K)
+_NO_BECAUSE = b',"because":null}'
 _HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -43,8 +45,8 @@ def list_json(model: LiveModel, user: str, listed: list[Listed]) -> bytes:
 
 def _item_json(model: LiveModel, entry: Listed) -> bytes:
     score = repr(entry.score).encode() if math.isfinite(entry.score) else _dumps(entry.score)
-    because = b"null" if entry.because is None else _dumps(list(entry.because))
-    return model.item_json_prefix(entry.index) + score + b',"because":' + because + b"}"
+    because = _NO_BECAUSE if entry.because is None else b',"because":' + _dumps(list(entry.because)) + b"}"
+    return model.item_json_prefix(entry.index) + score + because
 
 
 def _dumps(value: object) -> bytes:
@@ -93,11 +95,12 @@ class ListCache:
 class RecommendationsFastPath:
     """ASGI middleware answering the plain ``GET /recommendations/{user}?k=N`` (see the module doc)."""
 
-    def __init__(self, app: ASGIApp, service: Service, route: BaseRoute, cache: ListCache):
+    def __init__(self, app: ASGIApp, service: Service, route: BaseRoute, cache: ListCache, metrics: ServiceMetrics):
         self.app = app
         self.service = service
         self.route = route
         self.cache = cache
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = self._answer(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
@@ -123,11 +126,14 @@ class RecommendationsFastPath:
             return None  # the route falls back to the active model, or answers 404
         rated, placed = self.service.rated.get(user, _EMPTY), model.placed.get(user)
         body = self.cache.get(model, user, k, rated)
-        if body is None:
-            # Should the placement change while this list is computed, the entry holds the older
-            # placement and the next request misses: never a stale list kept.
-            body = list_json(model, user, model.recommend(user, k, rated))
-            self.cache.put(model, user, k, (rated, placed), body)
+        if body is not None:
+            self.metrics.list_hits.inc()
+            return body
+        # Should the placement change while this list is computed, the entry holds the older
+        # placement and the next request misses: never a stale list kept.
+        body = list_json(model, user, model.recommend(user, k, rated))
+        self.cache.put(model, user, k, (rated, placed), body)
+        self.metrics.list_misses.inc()
         return body
 
 

@@ -137,7 +137,7 @@ class LiveModel:
         if placed is None and self.recommender.searches_index():  # large catalogs: the approximate index
             return self._recommend_indexed(user, k, rated, explain)
         scores = self.scores(user)
-        order = np.array(placed.ranking if placed is not None else scores, dtype=np.float64)
+        order = np.array(placed.ranking if placed is not None else scores)  # a copy, in the scores' own dtype
         exclude = self.rated_indices(user, rated)
         order[exclude] = -np.inf
         best = _top(order, k)

@@ -4,7 +4,9 @@
 - ``embrec_request_seconds{route}``: latency histogram;
 - ``embrec_errors_total{route, kind}``: answers with status >= 400 (``kind`` = client | server);
 - ``embrec_model_info{role, version}``: 1 for the active version and the candidate;
-- ``embrec_candidate_share``: the share of users the candidate serves.
+- ``embrec_candidate_share``: the share of users the candidate serves;
+- ``embrec_list_cache_total{result}``: plain ``/recommendations`` lists answered from the list
+  cache (``hit``) or computed (``miss``).
 
 Routes are labelled by their template (``/recommendations/{user_id}``), never the raw path,
 so the number of series stays bounded whatever clients send. Each app gets its own
@@ -36,6 +38,12 @@ class ServiceMetrics:
         self.errors = Counter("embrec_errors", "Answers with status >= 400.", ("route", "kind"), registry=self.registry)
         self.model = Gauge("embrec_model_info", "Model versions served.", ("role", "version"), registry=self.registry)
         self.share = Gauge("embrec_candidate_share", "Share of users served by the candidate.", registry=self.registry)
+        lists = Counter(
+            "embrec_list_cache", "Plain lists from the cache or computed.", ("result",), registry=self.registry
+        )
+        self.list_hits, self.list_misses = lists.labels(result="hit"), lists.labels(result="miss")
+        # (method, route, status) -> its series: looking labels up costs more than the request's counting
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram, Counter | None]] = {}
 
     def set_versions(self, active: str, candidate: str | None, share: float) -> None:
         self.model.clear()
@@ -45,10 +53,19 @@ class ServiceMetrics:
         self.share.set(share if candidate is not None else 0.0)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method=method, route=route, status=str(status)).inc()
-        self.latency.labels(route=route).observe(seconds)
-        if status >= 400:
-            self.errors.labels(route=route, kind="server" if status >= 500 else "client").inc()
+        series = self._series.get((method, route, status))
+        if series is None:
+            errors: Counter | None = None
+            if status >= 400:
+                errors = self.errors.labels(route=route, kind="server" if status >= 500 else "client")
+            series = (self.requests.labels(method=method, route=route, status=str(status)),
+                      self.latency.labels(route=route), errors)  # fmt: skip
+            self._series[(method, route, status)] = series
+        requests, latency, errors = series
+        requests.inc()
+        latency.observe(seconds)
+        if errors is not None:
+            errors.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

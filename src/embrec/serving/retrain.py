@@ -59,4 +59,3 @@ def _extended_table(table: pd.DataFrame | None, extra: int) -> pd.DataFrame | No
         return table
     empty = pd.DataFrame({column: [None] * extra for column in table.columns})
     return pd.concat([table, empty], ignore_index=True)
-
