@@ -46,8 +46,9 @@ class LazyAdamW(optim.Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(param)
-                    state["exp_avg_sq"] = torch.zeros_like(param)
+                    # sparse: both moments of a row side by side, one gather and one scatter per step
+                    shape = (param.shape[0], 2, *param.shape[1:]) if param.grad.is_sparse else (2, *param.shape)
+                    state["moments"] = param.new_zeros(shape)
                 state["step"] += 1
                 correction1 = 1 - beta1 ** state["step"]
                 correction2 = 1 - beta2 ** state["step"]
@@ -69,12 +70,13 @@ def _sparse_step(
     beta1, beta2 = group["betas"]
     grad = grad.coalesce()  # duplicate rows (a user twice in the batch) summed, rows unique
     rows, values = grad.indices()[0], grad.values()
-    exp_avg = state["exp_avg"].index_select(0, rows).mul_(beta1).add_(values, alpha=1 - beta1)
-    exp_avg_sq = state["exp_avg_sq"].index_select(0, rows).mul_(beta2).addcmul_(values, values, value=1 - beta2)
-    state["exp_avg"].index_copy_(0, rows, exp_avg)
-    state["exp_avg_sq"].index_copy_(0, rows, exp_avg_sq)
-    denom = exp_avg_sq.div_(correction2).sqrt_().add_(group["eps"])
-    param.index_add_(0, rows, exp_avg.div_(denom), alpha=-group["lr"] / correction1)
+    moments = state["moments"].index_select(0, rows)  # (used rows, 2, ...)
+    exp_avg, exp_avg_sq = moments[:, 0], moments[:, 1]
+    exp_avg.mul_(beta1).add_(values, alpha=1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(values, values, value=1 - beta2)
+    state["moments"].index_copy_(0, rows, moments)
+    denom = exp_avg_sq.div(correction2).sqrt_().add_(group["eps"])
+    param.index_add_(0, rows, exp_avg.div(denom), alpha=-group["lr"] / correction1)
 
 
 def _dense_step(
@@ -88,7 +90,8 @@ def _dense_step(
     beta1, beta2 = group["betas"]
     if group["weight_decay"]:
         param.mul_(1 - group["lr"] * group["weight_decay"])
-    state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
-    state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    denom = (state["exp_avg_sq"] / correction2).sqrt_().add_(group["eps"])
-    param.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / correction1)
+    exp_avg, exp_avg_sq = state["moments"]
+    exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denom = (exp_avg_sq / correction2).sqrt_().add_(group["eps"])
+    param.addcdiv_(exp_avg, denom, value=-group["lr"] / correction1)
