@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,6 +23,7 @@ from embrec.cli.common import (
     SepOpt,
     SplitOpt,
     TestFractionOpt,
+    _choice,
     console,
     data_spec,
     friendly_errors,
@@ -31,13 +32,25 @@ from embrec.cli.common import (
     print_json,
     split_spec,
 )
+from embrec.cli.workers import (
+    DEFAULT_WORKER_TIMEOUT,
+    CheckpointEveryOpt,
+    CheckpointOpt,
+    ResumeOpt,
+    WorkersOpt,
+    WorkerTimeoutOpt,
+    checkpoints,
+    launches,
+    relaunch,
+)
 from embrec.data.feature_declarations import declare_features
 from embrec.data.sources import load_split
 from embrec.evaluation.protocol import evaluate
 from embrec.influence.mitigation import USER_WEIGHTINGS, user_weights
 from embrec.models import MODELS, ModelConfig
 from embrec.recommend.recommender import Recommender
-from embrec.training.config import TrainConfig
+from embrec.training.config import Objective, Sampling, TrainConfig
+from embrec.training.distributed import fingerprint, fit_hooks, process_group
 from embrec.training.loop import EpochRecord, train_model
 
 DEFAULTS = TrainConfig()
@@ -45,6 +58,7 @@ DEFAULTS = TrainConfig()
 
 @friendly_errors
 def train(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
     data: DataOpt = None,
     fmt: FormatOpt = "movielens",
@@ -84,14 +98,31 @@ def train(
     batch_size: Annotated[int, typer.Option("--batch-size")] = DEFAULTS.batch_size,
     patience: Annotated[int | None, typer.Option("--patience", help="Early stopping patience (epochs).")] = None,
     valid_fraction: Annotated[float, typer.Option("--valid-fraction", help="Validation share of train.")] = 0.0,
+    objective: Annotated[
+        str, typer.Option("--objective", help="mse (ratings) | bpr | softmax (rank positives above unrated items).")
+    ] = DEFAULTS.objective,
+    negatives: Annotated[
+        int | None, typer.Option("--negatives", help="Sampled negatives per positive (default: every unrated item).")
+    ] = DEFAULTS.negatives,
+    sampling: Annotated[str, typer.Option("--sampling", help="uniform | popularity (negatives).")] = DEFAULTS.sampling,
+    positive_threshold: Annotated[
+        float | None, typer.Option("--positive-threshold", help="Positives: ratings >= this (default 0.8 * max).")
+    ] = DEFAULTS.positive_threshold,
     user_weighting: Annotated[
         str, typer.Option("--user-weighting", help="Per-user loss weights: none | inverse_sqrt | cap (100 ratings).")
     ] = "none",
     seed: SeedOpt = 0,
+    workers: WorkersOpt = 1,
+    checkpoint: CheckpointOpt = None,
+    checkpoint_every: CheckpointEveryOpt = 1,
+    resume: ResumeOpt = False,
+    worker_timeout: WorkerTimeoutOpt = DEFAULT_WORKER_TIMEOUT,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Train a model and save it as a directory (safetensors weights + JSON manifest)."""
+    if launches(workers):
+        relaunch(ctx, workers)
     spec = data_spec(data, fmt, columns, sep, scale, duplicates, items)
     the_split = load_split(spec, split_spec(split, fold, test_fraction, seed, fmt))
     declared = declare_features(features, model, fmt)
@@ -106,14 +137,22 @@ def train(
         epochs=epochs, lr=lr, weight_decay=wd, batch_size=batch_size, optimizer=optimizer,  # type: ignore[arg-type]
         schedule=schedule, seed=seed, patience=patience, valid_fraction=valid_fraction,  # type: ignore[arg-type]
         penalty_alpha=penalty_alpha, bias_decay=bias_wd, threads=threads,
+        objective=_choice(objective, get_args(Objective), "--objective"), negatives=negatives,
+        sampling=_choice(sampling, get_args(Sampling), "--sampling"), positive_threshold=positive_threshold,
     )  # fmt: skip
     if user_weighting not in USER_WEIGHTINGS:
         raise typer.BadParameter(f"--user-weighting must be one of {', '.join(USER_WEIGHTINGS)}")
     weights = None if user_weighting == "none" else user_weights(the_split.train, user_weighting)
-    with training_progress(quiet or json_out, epochs) as on_epoch:
-        fitted, resolved, history = train_model(
-            the_split.train, model_config, config, on_epoch=on_epoch, weights=weights
-        )
+    saving = checkpoints(checkpoint, checkpoint_every, resume)
+    with process_group(worker_timeout) as process:  # None unless started by torchrun
+        hooks = fit_hooks(process, saving, lambda: fingerprint(the_split.train, model_config, config))
+        rank = 0 if process is None else process.rank
+        with training_progress(quiet or json_out or rank > 0, epochs) as on_epoch:
+            fitted, resolved, history = train_model(
+                the_split.train, model_config, config, on_epoch=on_epoch, weights=weights, hooks=hooks
+            )
+    if rank > 0:  # rank 0 evaluates and writes the model directory
+        return
     recommender = Recommender.from_training(fitted, resolved, the_split.train, config)
     metrics = evaluate(recommender, the_split.test, k=10)
     recommender.info |= {"split": the_split.name, "metrics": metrics, "history": history.to_json()}

@@ -6,10 +6,11 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
+from torch import nn, optim
 
 from embrec.data.ratings import Ratings
 from embrec.data.side_features import fit_side_features
@@ -47,6 +48,45 @@ class History:
             "seconds": self.seconds,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> History:
+        epochs = [EpochRecord(**e) for e in data["epochs"]]
+        return cls(epochs, data["best_epoch"], data["stopped_early"], data["seconds"])
+
+
+@dataclass
+class LoopState:
+    """fit's state after ``epoch`` epochs: all it needs to carry on as if never stopped
+    (what a checkpoint holds; see :mod:`embrec.training.checkpoint`)."""
+
+    epoch: int
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]  # Optimizer.state_dict()
+    schedule: dict[str, Any]  # LRScheduler.state_dict()
+    generator: torch.Tensor  # the batch order's generator state
+    rng: torch.Tensor  # the global torch generator state (dropout)
+    history: History
+    best_rmse: float
+    best_model: dict[str, torch.Tensor] | None
+    waited: int
+
+
+@dataclass(frozen=True)
+class FitHooks:
+    """How a run outside one plain process extends fit (see :mod:`embrec.training.distributed`).
+
+    ``wrap`` turns the model into the module the forward pass goes through, e.g.
+    ``DistributedDataParallel``, whose backward all-reduces the gradients. Process ``rank`` of
+    ``world`` takes ``batch[rank::world]`` of every batch of the shared seeded permutation.
+    ``resume`` starts from a saved state; ``checkpoint`` is called after every epoch.
+    """
+
+    wrap: Callable[[nn.Module], nn.Module] | None = None
+    rank: int = 0
+    world: int = 1
+    resume: LoopState | None = None
+    checkpoint: Callable[[LoopState], None] | None = None
+
 
 def train_model(
     train: Ratings,
@@ -55,6 +95,7 @@ def train_model(
     valid: Ratings | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     weights: np.ndarray | None = None,
+    hooks: FitHooks | None = None,
 ) -> tuple[nn.Module, ModelConfig, History]:
     """Build a model for ``train``'s catalog and fit it; the returned config has ``y_range`` set
     (and declared side ``features`` fitted on ``train``'s user and item tables).
@@ -83,7 +124,7 @@ def train_model(
         set_features = getattr(model, "set_features", None)
         if features is not None and callable(set_features):
             set_features(features.users, features.items)
-        history = fit(model, train, config, valid, on_epoch, weights)
+        history = fit(model, train, config, valid, on_epoch, weights, hooks)
     fill_untrained(model, train)
     return model, model_config, history
 
@@ -95,13 +136,42 @@ def fit(
     valid: Ratings | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     weights: np.ndarray | None = None,
+    hooks: FitHooks | None = None,
 ) -> History:
     """Minimise the (optionally weighted) mean squared error of ``model`` on ``train``.
 
     Closed-form models (baselines with ``fit_exact``) are solved directly. Otherwise: mini-batch
     gradient descent over seeded permutations, weight decay as configured, the learning rate
     stepped per batch, and early stopping on ``valid`` when ``config.patience`` is set.
+
+    With ``hooks.world > 1`` each process computes its share's loss scaled by
+    ``world * len(share) / len(batch)``: DDP averages gradients over processes, so the average
+    is the gradient of the whole batch's mean, as in one process (also when shares differ by one).
     """
+    threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    tables = [m for m in model.modules() if isinstance(m, nn.Embedding)]
+    dense = [m.sparse for m in tables]
+    for m in tables:
+        m.sparse = m.sparse or config.sparse  # sparse gradients: only the rows a batch used
+    try:
+        return _fit(model, train, config, valid, on_epoch, weights, hooks or FitHooks())
+    finally:
+        torch.set_num_threads(threads)
+        for m, was in zip(tables, dense, strict=True):
+            m.sparse = was
+
+
+def _fit(
+    model: nn.Module,
+    train: Ratings,
+    config: TrainConfig,
+    valid: Ratings | None,
+    on_epoch: Callable[[EpochRecord], None] | None,
+    weights: np.ndarray | None,
+    hooks: FitHooks,
+) -> History:
     start = time.perf_counter()
     data = RatingTensors.from_ratings(train)
     weight = torch.from_numpy(np.asarray(weights, dtype=np.float32)) if weights is not None else None
@@ -118,39 +188,56 @@ def fit(
     steps = -(-len(data) // config.batch_size)
     schedule = make_schedule(optimizer, config, steps)
     per_example = getattr(model, "penalty", None) if config.decay == "per_example" else None
-    best_rmse, best_state, waited = float("inf"), None, 0
-    for epoch in range(1, config.epochs + 1):
+    user_weight = row_weights(data.users, train.n_users, config.penalty_alpha)
+    item_weight = row_weights(data.items, train.n_items, config.penalty_alpha)
+    forward = model if hooks.wrap is None else hooks.wrap(model)
+    best_rmse, best_state, waited, done = float("inf"), None, 0, 0
+    if hooks.resume is not None:
+        history, best_rmse, best_state, waited = _restore(hooks.resume, model, optimizer, schedule, generator)
+        done = config.epochs if history.stopped_early else hooks.resume.epoch
+    for epoch in range(done + 1, config.epochs + 1):
         t0 = time.perf_counter()
         model.train()
         total = 0.0
         for batch in shuffled_batches(len(data), config.batch_size, generator):
-            prediction = model(data.users[batch], data.items[batch])  # (batch,)
+            local = batch if hooks.world == 1 else batch[hooks.rank :: hooks.world]  # this process's share
+            users, items, target = data.users[local], data.items[local], data.ratings[local]
+            prediction = forward(users, items)  # (local,)
             if weight is None:
-                loss = nn.functional.mse_loss(prediction, data.ratings[batch])
+                loss = nn.functional.mse_loss(prediction, target)
             else:
-                w = weight[batch]
-                loss = (w * (prediction - data.ratings[batch]) ** 2).sum() / w.sum().clamp_min(1e-12)
+                w = weight[local]  # normalised by the whole batch's weight, counted per example
+                norm = w.sum() if hooks.world == 1 else weight[batch].sum() * (len(local) / len(batch))
+                loss = (w * (prediction - target) ** 2).sum() / norm.clamp_min(1e-12)
             if per_example is not None:
-                loss = loss + config.weight_decay * per_example(data.users[batch], data.items[batch])
+                factors, biases = per_example(users, items, user_weight[users], item_weight[items])
+                loss = loss + config.weight_decay * factors + config.bias_decay * biases
+            total += loss.item() * len(batch)  # with hooks.world > 1, this process's share's estimate
+            if hooks.world > 1:
+                loss = loss * (hooks.world * len(local) / len(batch))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-            total += loss.item() * len(batch)
         record = EpochRecord(epoch, total / len(data), _rmse(model, valid), time.perf_counter() - t0)
         history.epochs.append(record)
         if on_epoch is not None:
             on_epoch(record)
-        if record.valid_rmse is None or config.patience is None:
-            continue
-        if record.valid_rmse < best_rmse:
-            best_rmse, best_state, waited = record.valid_rmse, copy.deepcopy(model.state_dict()), 0
-            history.best_epoch = epoch
-        else:
-            waited += 1
-            if waited >= config.patience:
-                history.stopped_early = True
-                break
+        if record.valid_rmse is not None and config.patience is not None:
+            if record.valid_rmse < best_rmse:
+                best_rmse, best_state, waited = record.valid_rmse, copy.deepcopy(model.state_dict()), 0
+                history.best_epoch = epoch
+            else:
+                waited += 1
+                history.stopped_early = waited >= config.patience
+        if hooks.checkpoint is not None:
+            state = LoopState(
+                epoch, model.state_dict(), optimizer.state_dict(), schedule.state_dict(), generator.get_state(),
+                torch.get_rng_state(), history, best_rmse, best_state, waited,
+            )  # fmt: skip
+            hooks.checkpoint(state)
+        if history.stopped_early:
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     if history.best_epoch is None:
@@ -158,6 +245,30 @@ def fit(
     model.eval()
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _restore(
+    state: LoopState,
+    model: nn.Module,
+    optimizer: optim.Optimizer,
+    schedule: optim.lr_scheduler.LRScheduler,
+    generator: torch.Generator,
+) -> tuple[History, float, dict[str, torch.Tensor] | None, int]:
+    """Load ``state`` into the loop's objects; returns the rest: history and early-stopping state."""
+    model.load_state_dict(state.model)
+    optimizer.load_state_dict(state.optimizer)
+    schedule.load_state_dict(state.schedule)
+    generator.set_state(state.generator)
+    torch.set_rng_state(state.rng)
+    return state.history, state.best_rmse, state.best_model, state.waited
+
+
+def row_weights(rows: torch.Tensor, n_rows: int, alpha: float) -> torch.Tensor:
+    """Penalty weight of each row, ``count ** -alpha``, normalised so that its mean over the
+    training ratings (``rows``, one entry per rating) is 1; rows without ratings get 0."""
+    counts = torch.bincount(rows, minlength=n_rows).to(torch.float32)
+    weight = torch.where(counts > 0, counts.clamp_min(1.0) ** -alpha, torch.zeros_like(counts))
+    return weight / weight[rows].mean()
 
 
 def predict_pairs(model: nn.Module, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
