@@ -44,9 +44,14 @@ def data_and_weights() -> tuple[Ratings, np.ndarray]:
     return data, weights
 
 
-def one_process(weighted: bool) -> dict[str, torch.Tensor]:
+# plain; per-rating weights; sparse table gradients (DDP exchanges the rows used, lazy Adam)
+VARIANTS = {"plain": (False, CONFIG), "weighted": (True, CONFIG), "sparse": (False, replace(CONFIG, sparse=True))}
+
+
+def one_process(variant: str) -> dict[str, torch.Tensor]:
     data, weights = data_and_weights()
-    model, _, _ = train_model(data, TINY_MODEL, CONFIG, weights=weights if weighted else None)
+    weighted, config = VARIANTS[variant]
+    model, _, _ = train_model(data, TINY_MODEL, config, weights=weights if weighted else None)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
@@ -55,10 +60,10 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
     data, weights = data_and_weights()
     with process_group(timeout_s=30) as process:
         hooks = fit_hooks(process, None, dict)
-        for weighted in (False, True):
-            model, _, _ = train_model(data, TINY_MODEL, CONFIG, weights=weights if weighted else None, hooks=hooks)
+        for variant, (weighted, config) in VARIANTS.items():
+            model, _, _ = train_model(data, TINY_MODEL, config, weights=weights if weighted else None, hooks=hooks)
             if rank == 0:
-                save_file(model.state_dict(), f"{out}/{'weighted' if weighted else 'plain'}.safetensors")
+                save_file(model.state_dict(), f"{out}/{variant}.safetensors")
 
 
 def free_port() -> int:
@@ -69,13 +74,13 @@ def free_port() -> int:
 
 def test_two_processes_train_the_weights_of_one_with_the_same_global_batch_and_seed(tmp_path: Path) -> None:
     mp.spawn(_worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
-    for weighted in (False, True):
-        together = load_file(str(tmp_path / f"{'weighted' if weighted else 'plain'}.safetensors"))
-        alone = one_process(weighted)
+    for variant in VARIANTS:
+        together = load_file(str(tmp_path / f"{variant}.safetensors"))
+        alone = one_process(variant)
         assert together.keys() == alone.keys()
         for name, tensor in alone.items():
             assert not torch.equal(tensor, torch.zeros_like(tensor)), name
-            torch.testing.assert_close(together[name], tensor, atol=ATOL, rtol=0, msg=f"{name} weighted={weighted}")
+            torch.testing.assert_close(together[name], tensor, atol=ATOL, rtol=0, msg=f"{name} ({variant})")
 
 
 def test_resuming_from_a_checkpoint_gives_the_uninterrupted_result(tmp_path: Path) -> None:
