@@ -43,7 +43,9 @@ from embrec.training.loop import predict_pairs, train_model
 console = Console(width=160)
 
 
-def measure(rank: int, world: int, port: int, size: str, epochs: int, seed: int, sparse: bool, out: str) -> None:
+def measure(
+    rank: int, world: int, port: int, size: str, epochs: int, seed: int, settings: dict[str, Any], out: str
+) -> None:
     """One process of a ``world``-process run; rank 0 writes its figures to ``out`` as JSON."""
     if world > 1:
         os.environ |= {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank)}
@@ -51,7 +53,7 @@ def measure(rank: int, world: int, port: int, size: str, epochs: int, seed: int,
     data = planted_ratings(SIZES[size], seed)
     held = random_test_mask(len(data.ratings), 0.01, seed)
     train, test = data.ratings.subset(~held), data.ratings.subset(held)
-    config = replace(TrainConfig(), epochs=epochs, seed=seed, sparse=sparse)
+    config = replace(TrainConfig(), epochs=epochs, seed=seed, **settings)
     with process_group(timeout_s=600) as process:
         hooks = fit_hooks(process, None, dict)
         model, _, history = train_model(train, ModelConfig(kind="dot", factors=64), config, hooks=hooks)
@@ -66,7 +68,7 @@ def measure(rank: int, world: int, port: int, size: str, epochs: int, seed: int,
         "items": train.n_items,
         "epoch_s": epoch_s,
         "ratings_per_s": len(train) / epoch_s,
-        "allreduce_mb": _dense_bytes(model, sparse) / 1e6 if world > 1 else 0.0,
+        "allreduce_mb": _dense_bytes(model, settings["sparse"]) / 1e6 if world > 1 else 0.0,
         "rmse_truth": rmse(predicted.numpy(), data.truth.expected(test.users, test.items)),
     }
     Path(out).write_text(json.dumps(result))
@@ -83,12 +85,18 @@ def run(world: int, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         out = str(Path(folder) / "result.json")
         if world == 1:
-            measure(0, 1, 0, args.size, args.epochs, args.seed, args.sparse, out)
+            measure(0, 1, 0, args.size, args.epochs, args.seed, _settings(args), out)
         else:
-            shared = (world, _free_port(), args.size, args.epochs, args.seed, args.sparse, out)
+            shared = (world, _free_port(), args.size, args.epochs, args.seed, _settings(args), out)
             mp.spawn(measure, args=shared, nprocs=world)
         result: dict[str, Any] = json.loads(Path(out).read_text())
     return result
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """TrainConfig fields the command line overrides (batch size and rate only when given)."""
+    given = {"batch_size": args.batch_size, "lr": args.lr}
+    return {"sparse": args.sparse} | {k: v for k, v in given.items() if v is not None}
 
 
 def _free_port() -> int:
@@ -103,13 +111,15 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sparse", action="store_true", help="TrainConfig.sparse: sparse table gradients")
+    parser.add_argument("--batch-size", type=int, default=None, help="global batch (default: TrainConfig's)")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default: TrainConfig's)")
     parser.add_argument("--tolerance", type=float, default=1e-3, help="largest allowed RMSE difference")
     args = parser.parse_args()
     start = time.perf_counter()
     results = [run(1, args), run(2, args)]
     load = os.getloadavg()[0]
     table = Table(
-        title=f"dot, 64 factors, TrainConfig() defaults{', sparse' if args.sparse else ''}, {args.epochs} epoch(s) "
+        title=f"dot, 64 factors, TrainConfig() with {_settings(args)}, {args.epochs} epoch(s) "
         f"on {args.size} synthetic ratings, "
         f"{os.cpu_count()} cores, load average {load:.1f}"
     )
