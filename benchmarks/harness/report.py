@@ -124,6 +124,14 @@ def checks(rows: list[Row]) -> list[Check]:
         if ranker and best_ref and "u1" in ranker.folds
         else math.nan
     )
+    all_folds = [r for r in rows if set(FOLDS) <= set(r.folds)]
+    ranker_mean = max((r for r in all_folds if r.library == "embrec"), key=lambda r: r.metric("ndcg@10"), default=None)
+    ref_mean = max(
+        (r for r in all_folds if r.key in ("implicit-als", "implicit-bpr")),
+        key=lambda r: r.metric("ndcg@10"),
+        default=None,
+    )
+    ranking_mean = ranker_mean.metric("ndcg@10") / ref_mean.metric("ndcg@10") if ranker_mean and ref_mean else math.nan
     return [
         Check("best embrec rating model: RMSE u1", _u1(best_u1), "<=", 0.895, best_u1.label if best_u1 else ""),
         Check(
@@ -142,6 +150,13 @@ def checks(rows: list[Row]) -> list[Check]:
             ">=",
             1.05,
             f"{ranker.label if ranker else ''} vs {best_ref.label if best_ref else ''}",
+        ),
+        Check(
+            "best embrec NDCG@10 / best of implicit ALS, BPR (mean u1..u5)",
+            ranking_mean,
+            ">=",
+            1.05,
+            f"{ranker_mean.label if ranker_mean else ''} vs {ref_mean.label if ref_mean else ''}",
         ),
     ]
 

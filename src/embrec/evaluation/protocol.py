@@ -2,7 +2,8 @@
 
 Rating accuracy: RMSE and MAE of the predictions for every test rating; test users or items
 without training ratings are predicted through the fallback of ``training.loop.fill_untrained``
-(the mean trained vector) and counted in ``unseen_users``/``unseen_items``.
+(the mean trained vector) and counted in ``unseen_users``/``unseen_items``. A ranking-trained
+model (``Recommender.predicts_ratings`` false) has no ratings to compare: RMSE and MAE are None.
 
 Ranking (all-items protocol): every test user with at least one *relevant* test rating
 (rating >= :func:`relevance_threshold`, 4 on a 1-5 scale) is ranked. The candidates are all
@@ -33,29 +34,33 @@ def relevance_threshold(scale: tuple[float, float]) -> float:
     return 0.8 * scale[1]
 
 
-def evaluate(recommender: Recommender, test: Ratings, k: int = 10) -> dict[str, Any]:
-    """Rating and ranking metrics of ``recommender`` on ``test`` (same catalog as training)."""
+def evaluate(recommender: Recommender, test: Ratings, k: int = 10, popularity_boost: float = 0.0) -> dict[str, Any]:
+    """Rating and ranking metrics of ``recommender`` on ``test`` (same catalog as training); lists
+    ranked with ``popularity_boost`` (see ``Recommender.top_n``)."""
     if len(test) == 0:
         raise ValueError("the test set is empty")
     predicted = recommender.predict_indices(test.users, test.items)
     trained_users = np.bincount(recommender.seen.nonzero()[0], minlength=recommender.n_users) > 0
+    rated = recommender.predicts_ratings
     report: dict[str, Any] = {
-        "rmse": rmse(predicted, test.ratings),
-        "mae": mae(predicted, test.ratings),
+        "rmse": rmse(predicted, test.ratings) if rated else None,
+        "mae": mae(predicted, test.ratings) if rated else None,
         "n_test": len(test),
         "unseen_users": len(np.unique(test.users[~trained_users[test.users]])),
         "unseen_items": len(np.unique(test.items[recommender.item_popularity[test.items] == 0])),
     }
-    return report | ranking_report(recommender, test, k)
+    return report | ranking_report(recommender, test, k, popularity_boost)
 
 
-def ranking_report(recommender: Recommender, test: Ratings, k: int = 10) -> dict[str, Any]:
+def ranking_report(
+    recommender: Recommender, test: Ratings, k: int = 10, popularity_boost: float = 0.0
+) -> dict[str, Any]:
     """The ranking half of :func:`evaluate`."""
     relevant = test.ratings >= relevance_threshold(test.scale)
     users = np.unique(test.users[relevant])
     if len(users) == 0:
         return {f"{m}@{k}": None for m in ("precision", "recall", "ndcg", "map", "hit_rate")} | {"ranked_users": 0}
-    lists, _ = recommender.top_n(users, k, exact=True)  # the model measured, not an approximate index
+    lists, _ = recommender.top_n(users, k, exact=True, popularity_boost=popularity_boost)  # exact: the model
     hits, n_relevant = _hits(lists, users, test.users[relevant], test.items[relevant], recommender.n_items)
     shown = lists[lists >= 0]
     return {

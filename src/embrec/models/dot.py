@@ -54,8 +54,12 @@ class DotProductBias(nn.Module):
         assert isinstance(logit, torch.Tensor)
         return sigmoid_range(logit, self.y_range)
 
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        """Predictions of every item for each user: (batch, n_items), one matrix product."""
-        logits = self.user_factors(users) @ self.item_factors.weight.T  # (batch, n_items)
+    def logit_all(self, users: torch.Tensor) -> torch.Tensor:
+        """The logit of every item for each user: (batch, n_items), one matrix product."""
+        logits: torch.Tensor = self.user_factors(users) @ self.item_factors.weight.T  # (batch, n_items)
         logits = logits + self.user_bias(users) + self.item_bias.weight[:, 0] + self.global_bias
-        return sigmoid_range(logits, self.y_range)
+        return logits
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        """Predictions of every item for each user: (batch, n_items)."""
+        return sigmoid_range(self.logit_all(users), self.y_range)

@@ -47,7 +47,9 @@ class Recommender:
     """A trained model with what it needs to answer questions in terms of raw ids.
 
     ``seen`` holds the training interactions (excluded from recommendations),
-    ``item_popularity`` the training count of each item. ``retrieval`` decides when top-N
+    ``item_popularity`` the training count of each item. A model trained with a ranking
+    objective (``train_config.objective`` other than ``"mse"``) outputs scores, not ratings:
+    :meth:`predict` refuses it (:attr:`predicts_ratings`). ``retrieval`` decides when top-N
     searches an approximate index (catalogs of ``retrieval.from_items`` items and more) and
     keeps that index; ``dataclasses.replace`` gives the copy a fresh one (its model may differ).
     """
@@ -98,6 +100,11 @@ class Recommender:
     def n_items(self) -> int:
         return len(self.item_ids)
 
+    @property
+    def predicts_ratings(self) -> bool:
+        """False for a ranking-trained model (BPR, softmax): its outputs only order items."""
+        return self.train_config is None or self.train_config.objective == "mse"
+
     # --- prediction -------------------------------------------------------------------
     def predict_indices(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings for index pairs, float32."""
@@ -106,7 +113,10 @@ class Recommender:
         return predict_pairs(self.model, u, i).numpy()
 
     def predict(self, user: object, item: object) -> float:
-        """Predicted rating of one (user, item) pair given as raw ids."""
+        """Predicted rating of one (user, item) pair given as raw ids (rating-trained models only)."""
+        if not self.predicts_ratings:
+            objective = self.train_config.objective if self.train_config else ""
+            raise ValueError(f"a model trained with objective {objective!r} ranks items; it predicts no ratings")
         return float(self.predict_indices(np.array([self.user_ids.index(user)]), np.array([self.item_index(item)]))[0])
 
     def score_users(self, users: np.ndarray) -> torch.Tensor:
@@ -122,19 +132,33 @@ class Recommender:
 
     # --- lists ------------------------------------------------------------------------
     def top_n(
-        self, users: np.ndarray, k: int = 10, exclude_seen: bool = True, exact: bool | None = None
+        self,
+        users: np.ndarray,
+        k: int = 10,
+        exclude_seen: bool = True,
+        exact: bool | None = None,
+        popularity_boost: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` item indices and predictions for user indices: (n_users, k) each, -1 where none left.
 
         ``exact``: None searches the approximate index for large catalogs (see :meth:`searches_index`),
-        True scores every item, False always searches the index.
+        True scores every item, False always searches the index. ``popularity_boost`` ``beta``
+        ranks by ``prediction + beta * log(1 + n_i)`` (``n_i``: the item's training ratings), and
+        returns those scores: a confidence correction for rating-trained models, whose top
+        predictions are otherwise obscure items with a few high ratings. Off (0) by default;
+        ``benchmarks/compare.py`` measures it (docs/benchmarks.md).
         """
         users = np.atleast_1d(np.asarray(users, dtype=np.int64))
         excluded = self.seen[users] if exclude_seen else sparse.csr_matrix((len(users), self.n_items), dtype=bool)
-        return self.top_n_excluding(users, excluded, k, exact)
+        return self.top_n_excluding(users, excluded, k, exact, popularity_boost)
 
     def top_n_excluding(
-        self, users: np.ndarray, excluded: sparse.csr_matrix, k: int = 10, exact: bool | None = None
+        self,
+        users: np.ndarray,
+        excluded: sparse.csr_matrix,
+        k: int = 10,
+        exact: bool | None = None,
+        popularity_boost: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`top_n` without the items in each user's row of ``excluded`` (len(users), n_items)
         instead of the training ones.
@@ -146,7 +170,8 @@ class Recommender:
         users = np.atleast_1d(np.asarray(users, dtype=np.int64))
         block = self._top_block_indexed if self.searches_index(exact) else self._top_block
         starts = range(0, len(users), SCORE_CHUNK_USERS)
-        blocks = [block(users[s : s + SCORE_CHUNK_USERS], excluded[s : s + SCORE_CHUNK_USERS], k) for s in starts]
+        chunks = [(users[s : s + SCORE_CHUNK_USERS], excluded[s : s + SCORE_CHUNK_USERS]) for s in starts]
+        blocks = [block(chunk, chunk_excluded, k, popularity_boost) for chunk, chunk_excluded in chunks]
         if not blocks:
             width = min(k, self.n_items)
             return np.empty((0, width), dtype=np.int64), np.empty((0, width), dtype=np.float32)
@@ -156,27 +181,42 @@ class Recommender:
         """Whether top-N searches the approximate index (see :meth:`Retrieval.use_index`)."""
         return self.retrieval.use_index(self.model, self.n_items, exact)
 
-    def _top_block(self, users: np.ndarray, excluded: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def popularity_prior(self, boost: float) -> np.ndarray:
+        """``boost * log(1 + n_i)`` for every item (n_items,), float32: see :meth:`top_n`."""
+        prior: np.ndarray = (boost * np.log1p(self.item_popularity)).astype(np.float32)
+        return prior
+
+    def _top_block(
+        self, users: np.ndarray, excluded: sparse.csr_matrix, k: int, boost: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
         scores = self.score_users(users)
+        if boost:
+            scores += torch.from_numpy(self.popularity_prior(boost))
         exclude(scores, np.arange(len(users)), excluded)
         return top_k(scores, k)
 
     def _top_block_indexed(
-        self, users: np.ndarray, excluded: sparse.csr_matrix, k: int
+        self, users: np.ndarray, excluded: sparse.csr_matrix, k: int, boost: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray]:
+        """The index's candidates (found without the boost), rescored by the model plus the boost."""
         found, _ = top_n_with_index(
             self.retrieval.index(self.model, self.seen), mips_queries(self.model, users), excluded, k
         )
         scores = np.full(found.shape, -np.inf, dtype=np.float32)
         rows = np.broadcast_to(users[:, None], found.shape)
         scores[found >= 0] = self.predict_indices(rows[found >= 0], found[found >= 0])
+        if boost:
+            scores[found >= 0] += self.popularity_prior(boost)[found[found >= 0]]
         order = np.argsort(-scores, axis=1, kind="stable")  # the model's order; -1 slots (-inf) stay last
         return np.take_along_axis(found, order, axis=1), np.take_along_axis(scores, order, axis=1)
 
-    def recommend(self, user: object, k: int = 10, exact: bool | None = None) -> list[ItemScore]:
+    def recommend(
+        self, user: object, k: int = 10, exact: bool | None = None, popularity_boost: float = 0.0
+    ) -> list[ItemScore]:
         """The ``k`` best items the user has not rated (fewer only when fewer remain, or, searching
-        the approximate index, when it finds fewer)."""
-        items, scores = self.top_n(np.array([self.user_ids.index(user)]), k, exact=exact)
+        the approximate index, when it finds fewer); ``popularity_boost`` as in :meth:`top_n`."""
+        users = np.array([self.user_ids.index(user)])
+        items, scores = self.top_n(users, k, exact=exact, popularity_boost=popularity_boost)
         return [self._item_score(i, s) for i, s in zip(items[0], scores[0], strict=True) if i >= 0]
 
     def similar_items(self, item: object, k: int = 10) -> list[ItemScore]:

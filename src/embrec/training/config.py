@@ -8,6 +8,8 @@ from typing import Any, Literal
 Optimizer = Literal["adam", "adamw", "sgd"]
 Schedule = Literal["one_cycle", "constant"]
 Decay = Literal["per_example", "dense"]
+Objective = Literal["mse", "bpr", "softmax"]
+Sampling = Literal["uniform", "popularity"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,13 @@ class TrainConfig:
     longer grows with the catalog, which matters from about 1e5 users or items on (see
     ``benchmarks/scale.py``). It needs ``adam``/``adamw`` and per-example decay.
 
+    ``objective`` is what training minimises: ``"mse"`` the (weighted) squared error of the
+    ratings; ``"bpr"`` and ``"softmax"`` rank positives (ratings >= ``positive_threshold``,
+    default 0.8 of the scale's top: the protocol's relevance) above items the user did not rate,
+    against every such item (``negatives=None``) or ``negatives`` drawn per positive by
+    ``sampling`` (see :mod:`embrec.training.ranking`). A ranking-trained model outputs scores,
+    not ratings: only its order means something.
+
     ``valid_fraction`` carves a seeded random validation part out of the training ratings;
     with ``patience`` set, training stops after that many epochs without a better validation
     RMSE and keeps the best weights.
@@ -53,6 +62,10 @@ class TrainConfig:
     optimizer: Optimizer = "adamw"
     decay: Decay = "per_example"
     schedule: Schedule = "one_cycle"
+    objective: Objective = "mse"
+    positive_threshold: float | None = None
+    negatives: int | None = None
+    sampling: Sampling = "uniform"
     seed: int = 0
     patience: int | None = None
     valid_fraction: float = 0.0
@@ -78,6 +91,15 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}")
         if self.schedule not in ("one_cycle", "constant"):
             raise ValueError(f"unknown schedule {self.schedule!r}")
+        self._check_objective()
+
+    def _check_objective(self) -> None:
+        if self.objective not in ("mse", "bpr", "softmax") or self.sampling not in ("uniform", "popularity"):
+            raise ValueError(f"unknown objective {self.objective!r} or sampling {self.sampling!r}")
+        if self.negatives is not None and self.negatives < 1:
+            raise ValueError("negatives must be positive (or None: every item the user did not rate)")
+        if self.objective != "mse" and self.patience is not None:
+            raise ValueError("early stopping (patience) watches validation RMSE: not for ranking objectives")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -124,7 +124,14 @@ def train_model(
         set_features = getattr(model, "set_features", None)
         if features is not None and callable(set_features):
             set_features(features.users, features.items)
-        history = fit(model, train, config, valid, on_epoch, weights, hooks)
+        if config.objective == "mse":
+            history = fit(model, train, config, valid, on_epoch, weights, hooks)
+        else:  # BPR, softmax (embrec.training.ranking imports this module, hence the late import)
+            from embrec.training.ranking import fit_ranking
+
+            if weights is not None or hooks is not None:
+                raise ValueError("ranking objectives train in one process, without per-rating weights")
+            history = fit_ranking(model, train, config, on_epoch)
     fill_untrained(model, train)
     return model, model_config, history
 
