@@ -1,6 +1,6 @@
 """Serving figures: /recommendations throughput and latency under load, with a rollout mid-run.
 
-Run: ``.venv/bin/python benchmarks/serving.py [--seconds 30] [--client python|wrk] [--list-cache N]``.
+Run: ``.venv/bin/python benchmarks/serving.py [--seconds 30] [--client python|wrk] [--list-cache-mb M]``.
 Trains two ``dot`` versions on MovieLens 100k u1 (default configs, seeds 0 and 1) into a temporary
 registry, starts ``embrec serve`` in a subprocess, and loads it from this process over loopback:
 ``GET /recommendations/{random user}?k=10`` from 1, 8 and 64 concurrent keep-alive connections for
@@ -10,7 +10,7 @@ time per request, the share of lists answered from its list cache and the load a
 
 The load generator shares the cores with the server: ``--client python`` (default) is a lean
 ``asyncio.Protocol`` client on uvloop; ``--client wrk`` runs ``wrk`` (C, if installed). The
-server's list cache is on by default (as ``embrec serve`` ships); ``--list-cache 0`` measures
+server's list cache is on by default (as ``embrec serve`` ships); ``--list-cache-mb 0`` measures
 every list computed.
 
 Target (issue 7): >= 1,000 requests/s with p99 < 50 ms at every concurrency level, no error at
@@ -68,10 +68,10 @@ def build_registry(root: Path, data: str | None, epochs: int) -> ModelRegistry:
     return registry
 
 
-def start_server(registry: ModelRegistry, store: str, port: int, list_cache: int) -> subprocess.Popen[bytes]:
+def start_server(registry: ModelRegistry, store: str, port: int, list_cache_mb: float) -> subprocess.Popen[bytes]:
     env = os.environ | {"EMBREC_ADMIN_TOKEN": TOKEN}
     command = [sys.executable, "-m", "embrec", "serve", str(registry.root), "--port", str(port), "--store", store,
-               "--list-cache", str(list_cache)]  # fmt: skip
+               "--list-cache-mb", str(list_cache_mb)]  # fmt: skip
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     for _ in range(600):
         try:
@@ -285,8 +285,8 @@ def main() -> int:
     parser.add_argument("--data", default=None, help="MovieLens 100k folder or zip.")
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="Training epochs of the two versions.")
     parser.add_argument("--client", choices=("python", "wrk"), default="python", help="The load generator.")
-    parser.add_argument("--list-cache", type=int, default=Settings.list_cache_size,
-                        help="Lists the server keeps (embrec serve --list-cache; 0: none).")  # fmt: skip
+    parser.add_argument("--list-cache-mb", type=float, default=Settings.list_cache_mb,
+                        help="MiB of lists the server keeps (embrec serve --list-cache-mb; 0: none).")  # fmt: skip
     args = parser.parse_args()
     if args.client == "wrk" and shutil.which("wrk") is None:
         parser.error("wrk is not installed (e.g. apt-get install wrk)")
@@ -297,7 +297,7 @@ def main() -> int:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
-        server = start_server(registry, f"sqlite:///{tmp}/store.db", port, args.list_cache)
+        server = start_server(registry, f"sqlite:///{tmp}/store.db", port, args.list_cache_mb)
         try:
             httpx.post(f"http://127.0.0.1:{port}/admin/rollout/propose", json={"version": "v2", "who": "bench"},
                        headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
@@ -310,7 +310,7 @@ def main() -> int:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
-    cache = f"list cache {args.list_cache}" if args.list_cache > 0 else "list cache off"
+    cache = f"list cache {args.list_cache_mb:g} MiB" if args.list_cache_mb > 0 else "list cache off"
     table = Table(title=f"GET /recommendations?k=10, {args.seconds:g} s per level, load from {args.client} "
                         f"(a second process, loopback), {cache}; rollout approve + rollback in each level")  # fmt: skip
     columns = ("concurrency", "requests", "requests/s", "p50 ms", "p99 ms", "errors", "server CPU us/req",

@@ -52,11 +52,14 @@ def test_a_newcomers_list_follows_its_new_ratings(client: TestClient) -> None:
 def test_the_cache_is_bounded_and_can_be_off(client: TestClient) -> None:
     model: LiveModel = client.app.state.service.current().active  # type: ignore[attr-defined]
     rated: dict[str, float] = {}
-    cache = ListCache(2)
+    cache = ListCache(20)
     for user in ("1", "2", "3"):
-        cache.put(model, user, 10, (rated, None), user.encode())
-    assert cache.get(model, "1", 10, rated) is None and cache.get(model, "3", 10, rated) == b"3"
+        cache.put(model, user, 10, (rated, None), user.encode() * 8)
+    assert len(cache) == 2 and cache.get(model, "1", 10, rated) is None
+    assert cache.get(model, "3", 10, rated) == b"3" * 8
     assert cache.get(model, "3", 10, {}) is None  # another rating dict: the user rated since
+    cache.put(model, "3", 10, (rated, None), b"x" * 21)  # larger than the whole cache: not kept
+    assert cache.get(model, "3", 10, rated) == b"3" * 8
     off = ListCache(0)
     off.put(model, "1", 10, (rated, None), b"1")
     assert off.get(model, "1", 10, rated) is None

@@ -51,9 +51,9 @@ def serve(
     store: StoreOpt = DEFAULT_URL,
     max_body: Annotated[int, typer.Option("--max-body", help="Largest request body in bytes (413 above).")] = 1 << 20,
     threads: Annotated[int, typer.Option("--threads", help="PyTorch threads per request.")] = 1,
-    list_cache: Annotated[
-        int, typer.Option("--list-cache", help="Lists kept for repeated /recommendations requests (0: none).")
-    ] = Settings.list_cache_size,
+    list_cache_mb: Annotated[
+        float, typer.Option("--list-cache-mb", help="MiB of lists kept for repeated /recommendations (0: none).")
+    ] = Settings.list_cache_mb,
 ) -> None:
     """Serve recommendations over HTTP (API docs at /docs, the web page at /)."""
     import torch
@@ -62,7 +62,7 @@ def serve(
     from embrec.serving.app import create_app
 
     torch.set_num_threads(threads)
-    app = create_app(models, store, Settings(max_body_bytes=max_body, list_cache_size=list_cache))
+    app = create_app(models, store, Settings(max_body_bytes=max_body, list_cache_mb=list_cache_mb))
     console.print(f"embrec serving {models} on http://{host}:{port} (store {store}); Ctrl-C stops")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

@@ -69,7 +69,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=WEB), name="static")
     # The last added runs first: metrics, then the body limit, then the fast path, then FastAPI.
     route = next(r for r in app.routes if getattr(r, "path", None) == "/recommendations/{user_id}")
-    cache = app.state.list_cache = ListCache(settings.list_cache_size)
+    cache = app.state.list_cache = ListCache(int(settings.list_cache_mb * 2**20))
     app.add_middleware(RecommendationsFastPath, service=service, route=route, cache=cache, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -63,13 +63,14 @@ class _Entry:
 
 @dataclass
 class ListCache:
-    """Answers of (user, k) from one model, at most ``size`` of them (oldest dropped first); 0 keeps none.
+    """Answers of (user, k), ``max_bytes`` of response bodies at most (oldest dropped first); 0 keeps none.
 
     An entry is served only to the very model, rating dict and placement it was computed from
     (a version swap or a new rating misses, and the entry is replaced).
     """
 
-    size: int
+    max_bytes: int
+    _bytes: int = 0
     _entries: dict[tuple[str, int], _Entry] = field(default_factory=dict)
 
     def get(self, model: LiveModel, user: str, k: int, rated: Mapping[str, float]) -> bytes | None:
@@ -81,12 +82,18 @@ class ListCache:
     def put(self, model: LiveModel, user: str, k: int, key: tuple[Mapping[str, float], Placement | None],
             body: bytes) -> None:  # fmt: skip
         """Keep ``body``, computed from ``key``: the rating dict and placement read *before* computing it."""
-        if self.size <= 0:
+        if len(body) > self.max_bytes:
             return
-        if len(self._entries) >= self.size:
-            del self._entries[next(iter(self._entries))]
-        self._entries.pop((user, k), None)  # re-inserted last: the oldest entries go first
+        self._drop((user, k))  # re-inserted last: the oldest entries go first
+        while self._bytes + len(body) > self.max_bytes:
+            self._drop(next(iter(self._entries)))
         self._entries[(user, k)] = _Entry(weakref.ref(model), *key, body)
+        self._bytes += len(body)
+
+    def _drop(self, key: tuple[str, int]) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.body)
 
     def __len__(self) -> int:
         return len(self._entries)

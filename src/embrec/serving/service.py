@@ -39,8 +39,8 @@ class Settings:
     ``admin_token_env`` names the environment variable holding the admin token (admin
     endpoints are refused while it is unset); ``reload_seconds`` is how often the registry's
     state file is checked for changes made elsewhere (``embrec rollout ...``); ``held_out``
-    ratings, when given, add held-out accuracy to the rollout comparison; ``list_cache_size``
-    bounds the lists kept for repeated ``/recommendations`` requests (0 keeps none, see
+    ratings, when given, add held-out accuracy to the rollout comparison; ``list_cache_mb``
+    bounds the lists kept for repeated ``/recommendations`` requests (MiB; 0 keeps none, see
     :mod:`embrec.serving.fast_path`).
     """
 
@@ -48,7 +48,7 @@ class Settings:
     admin_token_env: str = "EMBREC_ADMIN_TOKEN"
     reload_seconds: float = 1.0
     held_out: Ratings | None = None
-    list_cache_size: int = 100_000
+    list_cache_mb: float = 64.0  # ~45,000 lists of 10
 
 
 @dataclass(frozen=True)
