@@ -140,5 +140,7 @@ def test_cli_trains_a_ranking_model(tmp_path: Path, movielens_dir: Path) -> None
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["metrics"]["rmse"] is None
     assert json.loads((out / "manifest.json").read_text())["train_config"]["objective"] == "bpr"
+    listed = runner.invoke(app, ["recommend", str(out), "--user", "1", "-k", "2"])
+    assert listed.exit_code == 0 and "score" in listed.output and "predicted" not in listed.output
     refused = runner.invoke(app, [*args[:-1], "listwise", "--out", str(tmp_path / "x")])
     assert refused.exit_code == 2 and "--objective must be one of" in refused.output

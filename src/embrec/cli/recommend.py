@@ -90,7 +90,8 @@ def recommend(
     if json_out:
         print_json({"user": user, "items": [i.to_json() for i in items]})
         return
-    console.print(items_table(f"top {k} for user {user}", items, "predicted"))
+    label = "predicted" if recommender.predicts_ratings else "score"  # ranking-trained: scores, not ratings
+    console.print(items_table(f"top {k} for user {user}", items, label))
 
 
 def _write_all(recommender: Recommender, k: int, exact: bool | None, out: Path | None) -> None:
