@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from scipy import sparse
 
 from embrec.artifacts.manifest import Manifest, table_from_json, table_to_json
+from embrec.data.files import temp_path
 from embrec.data.ids import IdMap
 from embrec.models import ModelConfig, build_model
 from embrec.recommend.approximate import IndexFile, Retrieval
@@ -45,7 +45,7 @@ def save(recommender: Recommender, directory: str | Path) -> Path:
     tensors[_EXTRA + "seen_indptr"] = torch.from_numpy(seen.indptr.astype(np.int64))
     tensors[_EXTRA + "seen_indices"] = torch.from_numpy(seen.indices.astype(np.int64))
     tensors[_EXTRA + "item_popularity"] = torch.from_numpy(recommender.item_popularity.astype(np.int64))
-    weights_tmp = _temp_path(directory, WEIGHTS)
+    weights_tmp = temp_path(directory, WEIGHTS)
     save_file(tensors, str(weights_tmp))
     manifest = Manifest(
         model_config=recommender.model_config.to_json(),
@@ -58,7 +58,7 @@ def save(recommender: Recommender, directory: str | Path) -> Path:
         item_table=table_to_json(recommender.item_table),
         user_table=table_to_json(recommender.user_table),
     )
-    manifest_tmp = _temp_path(directory, MANIFEST)
+    manifest_tmp = temp_path(directory, MANIFEST)
     manifest.write(manifest_tmp)
     os.replace(weights_tmp, directory / WEIGHTS)
     os.replace(manifest_tmp, directory / MANIFEST)
@@ -129,13 +129,6 @@ def _read_manifest(directory: Path) -> Manifest:
         return Manifest.read(path)
     except (ValueError, TypeError, KeyError) as exc:
         raise ModelDirError(directory, f"{MANIFEST} is invalid: {exc}") from None
-
-
-def _temp_path(directory: Path, name: str) -> Path:
-    handle, path = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-    os.close(handle)
-    os.chmod(path, 0o644)
-    return Path(path)
 
 
 def _sha256(path: Path) -> str:

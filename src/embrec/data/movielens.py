@@ -9,7 +9,6 @@ embrec never ships the files.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from embrec.data.errors import DataError
+from embrec.data.files import sha256_file
 from embrec.data.ratings import Ratings
 from embrec.data.readers import ratings_from_frame
 from embrec.data.splits import Split
@@ -65,7 +65,7 @@ def fetch_movielens(root: Path, url: str = URL, sha256: str = SHA256) -> Path:
                 shutil.copyfileobj(response, out)
         except OSError as exc:
             raise DataError(f"could not download MovieLens 100k from {url} ({exc}). {_missing_message(root)}") from None
-        digest = _sha256(archive)
+        digest = sha256_file(archive)
         if digest != sha256:
             raise DataError(f"downloaded file has SHA-256 {digest}, expected {sha256}; not using it", url)
         return _unpack(archive, root)
@@ -75,7 +75,7 @@ def _from_explicit(path: Path) -> Path:
     if not path.exists():
         raise DataError("no such file or folder (pass a MovieLens 100k folder or ml-100k.zip)", path)
     if path.is_file() and zipfile.is_zipfile(path):
-        target = cache_dir() / "unpacked" / _sha256(path)[:16]
+        target = cache_dir() / "unpacked" / sha256_file(path)[:16]
         return _find_in(target) or _unpack(path, target)
     found = _find_in(path) if path.is_dir() else None
     if found is None:
@@ -106,14 +106,6 @@ def _unpack(archive: Path, root: Path) -> Path:
             shutil.rmtree(target, ignore_errors=True)
             found.rename(target)
     return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _missing_message(root: Path) -> str:

@@ -10,11 +10,9 @@ weights, or whose bytes changed, is stale: it is rebuilt, never searched.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ import numpy as np
 from scipy import sparse
 from torch import nn
 
+from embrec.data.files import sha256_file, temp_path
 from embrec.recommend.retrieval import (
     APPROXIMATE_FROM_ITEMS,
     ApproximateIndex,
@@ -74,7 +73,7 @@ class IndexFile:
             return "stale (built from other weights)"
         if meta.get("n_items") != n_items:
             return f"stale (built over {meta.get('n_items')} items, the model has {n_items})"
-        if meta.get("index_sha256") != _sha256(path):
+        if meta.get("index_sha256") != sha256_file(path):
             return "corrupt (its bytes do not match retrieval.json)"
         return None
 
@@ -82,14 +81,14 @@ class IndexFile:
         """Write the index and its sidecar, each replaced atomically (index first, so a reader
         between the two sees a sidecar that does not match and rebuilds)."""
         faiss = import_faiss()
-        index_tmp = _temp_path(self.directory, INDEX_FILE)
+        index_tmp = temp_path(self.directory, INDEX_FILE)
         sidecar_tmp = index_tmp.with_name(f".{SIDECAR}.{index_tmp.name}")
         try:
             faiss.write_index(index.index, str(index_tmp))
             meta = {
                 "format": SIDECAR_FORMAT,
                 "weights_sha256": self.weights_sha256,
-                "index_sha256": _sha256(index_tmp),
+                "index_sha256": sha256_file(index_tmp),
                 "n_items": index.n_items,
                 "n_lists": int(index.index.nlist),
                 "nprobe": index.nprobe,
@@ -193,17 +192,3 @@ def _table_rows(model: nn.Module, name: str) -> int:
     table = getattr(model, name)
     assert isinstance(table, nn.Embedding)
     return int(table.num_embeddings)
-
-
-def _temp_path(directory: Path, name: str) -> Path:
-    handle, path = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-    os.close(handle)
-    return Path(path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -9,11 +9,9 @@ from another run, or a half-written one, is refused with the reason.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from embrec.data.files import sha256_file, temp_path
 from embrec.training.loop import History, LoopState
 
 TENSORS = "checkpoint.safetensors"
@@ -50,13 +49,13 @@ def save_checkpoint(state: LoopState, directory: str | Path, fingerprint: dict[s
                 tensors[f"optimizer.{index}.{name}"] = value
             else:  # plain numbers (e.g. a float step on some optimisers)
                 optimizer_state.setdefault(str(index), {})[name] = value
-    tensors_tmp = _temp(directory, TENSORS)
+    tensors_tmp = temp_path(directory, TENSORS)
     save_file({k: v.detach().contiguous().clone() for k, v in tensors.items()}, str(tensors_tmp))
     document = {
         "format": FORMAT,
         "epoch": state.epoch,
         "fingerprint": fingerprint,
-        "tensors_sha256": _sha256(tensors_tmp),
+        "tensors_sha256": sha256_file(tensors_tmp),
         "optimizer": {"param_groups": state.optimizer["param_groups"], "state": optimizer_state},
         "schedule": state.schedule,
         "history": state.history.to_json(),
@@ -64,7 +63,7 @@ def save_checkpoint(state: LoopState, directory: str | Path, fingerprint: dict[s
         "has_best_model": state.best_model is not None,
         "waited": state.waited,
     }
-    state_tmp = _temp(directory, STATE)
+    state_tmp = temp_path(directory, STATE)
     state_tmp.write_text(json.dumps(document, indent=1), encoding="utf-8")
     os.replace(tensors_tmp, directory / TENSORS)
     os.replace(state_tmp, directory / STATE)
@@ -82,7 +81,7 @@ def load_checkpoint(directory: str | Path, fingerprint: dict[str, Any]) -> LoopS
             f"saved {document.get('fingerprint')}, this run {fingerprint}",
         )
     path = directory / TENSORS
-    if not path.is_file() or _sha256(path) != document["tensors_sha256"]:
+    if not path.is_file() or sha256_file(path) != document["tensors_sha256"]:
         raise CheckpointError(directory, f"{TENSORS} is missing or does not match {STATE} (interrupted write?)")
     try:
         tensors = load_file(str(path))
@@ -135,17 +134,3 @@ def _read_state(directory: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise CheckpointError(directory, f"{STATE} is not an embrec checkpoint of format {FORMAT}")
     return document
-
-
-def _temp(directory: Path, name: str) -> Path:
-    handle, path = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-    os.close(handle)
-    return Path(path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
