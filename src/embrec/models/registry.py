@@ -11,6 +11,7 @@ from embrec.models.baselines import BiasBaseline, GlobalMean
 from embrec.models.config import ModelConfig
 from embrec.models.dot import DotProductBias
 from embrec.models.neural import EmbeddingMLP
+from embrec.models.svdpp import SVDPlusPlus
 from embrec.models.wide_deep import FeatureLayout, WideAndDeep
 
 
@@ -32,6 +33,10 @@ MODELS: dict[str, ModelSpec] = {
     "dot": ModelSpec(
         lambda u, i, c: DotProductBias(u, i, c.factors, _y_range(c)),
         "dot product of user and item factors plus biases, sigmoid output range",
+    ),
+    "svdpp": ModelSpec(
+        lambda u, i, c: SVDPlusPlus(u, i, c.factors, _y_range(c)),
+        "dot plus implicit feedback (SVD++): the user vector adds the scaled sum of the rated items' factors",
     ),
     "nn": ModelSpec(
         lambda u, i, c: EmbeddingMLP(u, i, c.factors, _y_range(c), c.layers, c.dropout),

@@ -124,6 +124,9 @@ def train_model(
         set_features = getattr(model, "set_features", None)
         if features is not None and callable(set_features):
             set_features(features.users, features.items)
+        set_rated = getattr(model, "set_rated", None)  # implicit feedback: which items each user rated
+        if callable(set_rated):
+            set_rated(train.users, train.items)
         if config.objective == "mse":
             history = fit(model, train, config, valid, on_epoch, weights, hooks)
         else:  # BPR, softmax (embrec.training.ranking imports this module, hence the late import)
