@@ -175,7 +175,20 @@ def test_a_ratings_file_of_ones_own_trains_with_a_random_split(tmp_path: Path) -
     assert len(ok_json("recommend", str(out), "--user", "u3", "-k", "2")["items"]) == 2
 
 
+def test_sparse_training_is_recorded_in_the_model_directory(tmp_path: Path, movielens_dir: Path) -> None:
+    out = tmp_path / "sparse"
+    ok_json("train", "--data", str(movielens_dir), "--fold", "u1", "--epochs", "1", "--sparse", "--out", str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["train_config"]["sparse"] is True
+
+
 # --- bad input: exit code 2 and a clear message --------------------------------------------------
+
+
+def test_sparse_training_with_sgd_is_refused(tmp_path: Path, movielens_dir: Path) -> None:
+    args = ["--data", str(movielens_dir), "--fold", "u1", "--sparse", "--optimizer", "sgd"]
+    args += ["--out", str(tmp_path / "m")]
+    refused(run("train", *args), "sparse training needs optimizer adam or adamw")
 
 
 def test_an_unknown_user_is_refused(model_dir: Path) -> None:

@@ -93,6 +93,9 @@ def train(
     ] = DEFAULTS.penalty_alpha,
     bias_wd: Annotated[float, typer.Option("--bias-wd", help="L2 strength of the biases.")] = DEFAULTS.bias_decay,
     threads: Annotated[int, typer.Option("--threads", help="torch threads while training.")] = DEFAULTS.threads or 1,
+    sparse: Annotated[
+        bool, typer.Option("--sparse", help="Sparse table gradients, lazy Adam on used rows (large catalogs).")
+    ] = DEFAULTS.sparse,
     optimizer: Annotated[str, typer.Option("--optimizer", help="adam | adamw | sgd.")] = DEFAULTS.optimizer,
     schedule: Annotated[str, typer.Option("--schedule", help="one_cycle | constant.")] = DEFAULTS.schedule,
     batch_size: Annotated[int, typer.Option("--batch-size")] = DEFAULTS.batch_size,
@@ -136,7 +139,7 @@ def train(
     config = TrainConfig(
         epochs=epochs, lr=lr, weight_decay=wd, batch_size=batch_size, optimizer=optimizer,  # type: ignore[arg-type]
         schedule=schedule, seed=seed, patience=patience, valid_fraction=valid_fraction,  # type: ignore[arg-type]
-        penalty_alpha=penalty_alpha, bias_decay=bias_wd, threads=threads,
+        penalty_alpha=penalty_alpha, bias_decay=bias_wd, threads=threads, sparse=sparse,
         objective=_choice(objective, get_args(Objective), "--objective"), negatives=negatives,
         sampling=_choice(sampling, get_args(Sampling), "--sampling"), positive_threshold=positive_threshold,
     )  # fmt: skip
