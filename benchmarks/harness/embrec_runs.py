@@ -104,7 +104,7 @@ def fit_embrec(train: Ratings, candidate: Candidate, repeats: int = 1) -> Traine
 def _describe(candidate: Candidate) -> dict[str, Any]:
     m, t = candidate.model, candidate.train
     out: dict[str, Any] = {"kind": m.kind}
-    if m.kind in ("dot", "nn"):
+    if m.kind in ("dot", "svdpp", "nn"):
         out |= {"factors": m.factors, "epochs": t.epochs, "lr": t.lr, "wd": t.weight_decay, "bs": t.batch_size}
         out |= {"optimizer": t.optimizer, "schedule": t.schedule}
     return out

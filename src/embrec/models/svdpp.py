@@ -27,9 +27,11 @@ class SVDPlusPlus(nn.Module):
     rated_offsets: torch.Tensor
     rated_items: torch.Tensor
 
-    def __init__(self, n_users: int, n_items: int, factors: int, y_range: tuple[float, float]):
+    def __init__(
+        self, n_users: int, n_items: int, factors: int, y_range: tuple[float, float], implicit_decay: float = 5.0
+    ):
         super().__init__()
-        self.y_range = y_range
+        self.y_range, self.implicit_decay = y_range, implicit_decay
         self.user_factors = embedding(n_users, factors)
         self.item_factors = embedding(n_items, factors)
         self.item_implicit = embedding(n_items, factors)
@@ -118,9 +120,13 @@ class SVDPlusPlus(nn.Module):
         self, users: torch.Tensor, items: torch.Tensor, user_weight: torch.Tensor, item_weight: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-example L2 over the rows a batch uses, weighted per row: (factor term, bias term),
-        batch means. The factor term adds the item's implicit row ``|y_i|^2`` to ``|q_i|^2``
-        (each ``y`` row is shrunk as often as its item is rated, like ``q``)."""
-        item_squares = self.item_factors(items).pow(2).sum(dim=1) + self.item_implicit(items).pow(2).sum(dim=1)
+        batch means. The factor term adds the item's implicit row, ``implicit_decay * |y_i|^2``,
+        to ``|q_i|^2``: each ``y`` row is shrunk as often as its item is rated, like ``q``, but
+        harder, since it moves every user who rated the item. On a validation split of u1.base
+        (``TrainConfig()`` otherwise) ``implicit_decay`` 0.3/1/3/5/10 gave RMSE
+        0.923/0.898/0.890/0.889/0.890 (dot: 0.898)."""
+        implicit_squares = self.implicit_decay * self.item_implicit(items).pow(2).sum(dim=1)
+        item_squares = self.item_factors(items).pow(2).sum(dim=1) + implicit_squares
         factors = (user_weight * self.user_factors(users).pow(2).sum(dim=1) + item_weight * item_squares).mean()
         biases = (
             user_weight * self.user_bias(users)[:, 0].pow(2) + item_weight * self.item_bias(items)[:, 0].pow(2)
