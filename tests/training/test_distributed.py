@@ -58,7 +58,7 @@ def one_process(variant: str) -> dict[str, torch.Tensor]:
 def _worker(rank: int, world: int, port: int, out: str) -> None:
     os.environ |= {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank), "WORLD_SIZE": str(world)}
     data, weights = data_and_weights()
-    with process_group(timeout_s=30) as process:
+    with process_group(timeout_s=120) as process:  # generous: a busy machine can stall a rank
         hooks = fit_hooks(process, None, dict)
         for variant, (weighted, config) in VARIANTS.items():
             model, _, _ = train_model(data, TINY_MODEL, config, weights=weights if weighted else None, hooks=hooks)
