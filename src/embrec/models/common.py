@@ -1,4 +1,4 @@
-"""Pieces shared by the models: the scaled sigmoid and embedding initialisation."""
+"""Pieces shared by the models: the scaled sigmoid, embedding initialisation and the row penalty."""
 
 from __future__ import annotations
 
@@ -33,3 +33,20 @@ def bias(n: int) -> nn.Embedding:
     table = nn.Embedding(n, 1)
     nn.init.zeros_(table.weight)
     return table
+
+
+def row_penalty(
+    user_squares: torch.Tensor,
+    item_squares: torch.Tensor,
+    user_bias: torch.Tensor,
+    item_bias: torch.Tensor,
+    user_weight: torch.Tensor,
+    item_weight: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-example L2 of a batch, each row's term scaled by its weight (``TrainConfig.penalty_alpha``):
+    (factor term, bias term), the batch means of ``w_u |p_u|^2 + w_i |q_i|^2`` and of
+    ``w_u b_u^2 + w_i b_i^2``. Arguments are per example, shape (batch,): squared vector norms,
+    biases and row weights."""
+    factors = (user_weight * user_squares + item_weight * item_squares).mean()
+    biases = (user_weight * user_bias.pow(2) + item_weight * item_bias.pow(2)).mean()
+    return factors, biases

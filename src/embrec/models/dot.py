@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from embrec.models.common import bias, embedding, sigmoid_range
+from embrec.models.common import bias, embedding, row_penalty, sigmoid_range
 
 
 class DotProductBias(nn.Module):
@@ -40,14 +40,14 @@ class DotProductBias(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-example L2 over the rows a batch uses: (factor term, bias term), batch means of
         the squared norms, each row's term scaled by its weight (see ``TrainConfig.penalty_alpha``)."""
-        factors = (
-            user_weight * self.user_factors(users).pow(2).sum(dim=1)
-            + item_weight * self.item_factors(items).pow(2).sum(dim=1)
-        ).mean()
-        biases = (
-            user_weight * self.user_bias(users)[:, 0].pow(2) + item_weight * self.item_bias(items)[:, 0].pow(2)
-        ).mean()
-        return factors, biases
+        return row_penalty(
+            self.user_factors(users).pow(2).sum(dim=1),
+            self.item_factors(items).pow(2).sum(dim=1),
+            self.user_bias(users)[:, 0],
+            self.item_bias(items)[:, 0],
+            user_weight,
+            item_weight,
+        )
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         logit = sum(self.logit_parts(users, items).values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from embrec.models.common import bias, embedding, sigmoid_range
+from embrec.models.common import bias, embedding, row_penalty, sigmoid_range
 
 
 class EmbeddingMLP(nn.Module):
@@ -47,13 +47,14 @@ class EmbeddingMLP(nn.Module):
         self, users: torch.Tensor, items: torch.Tensor, user_weight: torch.Tensor, item_weight: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-example L2 over the rows a batch uses, weighted per row: (factor term, bias term)."""
-        factors = (
-            user_weight * self.user_factors(users).pow(2).sum(dim=1)
-            + item_weight * self.item_factors(items).pow(2).sum(dim=1)
-        ).mean()
-        user_biases = user_weight * self.user_bias(users)[:, 0].pow(2)
-        biases = (user_biases + item_weight * self.item_bias(items)[:, 0].pow(2)).mean()
-        return factors, biases
+        return row_penalty(
+            self.user_factors(users).pow(2).sum(dim=1),
+            self.item_factors(items).pow(2).sum(dim=1),
+            self.user_bias(users)[:, 0],
+            self.item_bias(items)[:, 0],
+            user_weight,
+            item_weight,
+        )
 
     def logit_parts(self, users: torch.Tensor, items: torch.Tensor) -> dict[str, torch.Tensor]:
         """The additive terms of the logit, each of shape (batch,)."""

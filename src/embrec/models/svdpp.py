@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from embrec.models.common import bias, embedding, sigmoid_range
+from embrec.models.common import bias, embedding, row_penalty, sigmoid_range
 
 
 class SVDPlusPlus(nn.Module):
@@ -127,8 +127,6 @@ class SVDPlusPlus(nn.Module):
         0.923/0.898/0.890/0.889/0.890 (dot: 0.898)."""
         implicit_squares = self.implicit_decay * self.item_implicit(items).pow(2).sum(dim=1)
         item_squares = self.item_factors(items).pow(2).sum(dim=1) + implicit_squares
-        factors = (user_weight * self.user_factors(users).pow(2).sum(dim=1) + item_weight * item_squares).mean()
-        biases = (
-            user_weight * self.user_bias(users)[:, 0].pow(2) + item_weight * self.item_bias(items)[:, 0].pow(2)
-        ).mean()
-        return factors, biases
+        user_squares = self.user_factors(users).pow(2).sum(dim=1)
+        user_bias, item_bias = self.user_bias(users)[:, 0], self.item_bias(items)[:, 0]
+        return row_penalty(user_squares, item_squares, user_bias, item_bias, user_weight, item_weight)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from embrec.models.common import bias, embedding, sigmoid_range
+from embrec.models.common import bias, embedding, row_penalty, sigmoid_range
 
 Side = Literal["user", "item"]
 PAIRS_PER_CHUNK = 1 << 16
@@ -219,10 +219,8 @@ class WideAndDeep(nn.Module):
         f = self.user_factors.embedding_dim
         user_squares = self.user_factors(users).pow(2).sum(dim=1) + user.vector[:, f:].pow(2).sum(dim=1)
         item_squares = self.item_factors(items).pow(2).sum(dim=1) + item.vector[:, f:].pow(2).sum(dim=1)
-        factors = (user_weight * user_squares + item_weight * item_squares).mean()
-        user_biases = user_weight * self.user_bias(users)[:, 0].pow(2)
-        biases = (user_biases + item_weight * self.item_bias(items)[:, 0].pow(2)).mean()
-        return factors, biases
+        user_bias, item_bias = self.user_bias(users)[:, 0], self.item_bias(items)[:, 0]
+        return row_penalty(user_squares, item_squares, user_bias, item_bias, user_weight, item_weight)
 
     # --- the parts -----------------------------------------------------------------------
     def _sides(
