@@ -16,6 +16,7 @@ torchrun stops the whole run when any process dies.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import subprocess
@@ -81,6 +82,10 @@ def process_group(timeout_s: float = DEFAULT_TIMEOUT_S) -> Iterator[Process | No
     try:
         yield Process(rank=dist.get_rank(), world=dist.get_world_size())
     finally:
+        # DDP wrappers sit in reference cycles that hold the group; left to interpreter
+        # teardown, gloo's threads are destroyed still joinable and the process aborts
+        # (SIGABRT after a successful run), so collect them while the group is alive
+        gc.collect()
         dist.destroy_process_group()
 
 
