@@ -31,9 +31,9 @@ from embrec.data.ratings import Ratings
 from embrec.data.splits import random_test_mask
 from embrec.evaluation.protocol import ranking_report
 from embrec.evaluation.rating_metrics import rmse
-from embrec.models import MODELS, ModelConfig
+from embrec.models import MODELS, ModelConfig, default_model_config
 from embrec.recommend.recommender import Recommender
-from embrec.training.config import TrainConfig
+from embrec.training.config import TrainConfig, default_train_config
 from embrec.training.loop import train_model
 
 VALID_FRACTION = 0.1
@@ -55,9 +55,10 @@ class Trained:
 
 
 def default_rows() -> dict[str, Candidate]:
-    """``embrec <kind>`` for every registered model but the global mean, with the defaults."""
+    """``embrec <kind>`` for every registered model but the global mean, with the defaults (the
+    library's, and the kind's own where its ``ModelSpec`` has some: ``autorec``)."""
     kinds = [kind for kind in MODELS if kind != "mean"]
-    return {f"embrec {kind}": Candidate(kind, model_config(kind), TrainConfig()) for kind in kinds}
+    return {f"embrec {kind}": Candidate(kind, model_config(kind), default_train_config(kind)) for kind in kinds}
 
 
 def objective_rows() -> dict[str, Candidate]:
@@ -79,12 +80,12 @@ def objective_rows() -> dict[str, Candidate]:
 
 
 def model_config(kind: str) -> ModelConfig:
-    """``ModelConfig(kind=kind)``; ``widedeep`` also gets the MovieLens side features it needs."""
+    """The kind's default ``ModelConfig``; ``widedeep`` also gets the MovieLens side features it needs."""
     if kind != "widedeep":
-        return ModelConfig(kind=kind)
+        return default_model_config(kind)
     from embrec.data.side_features import movielens_features
 
-    return replace(ModelConfig(kind=kind), features=movielens_features().to_json())
+    return replace(default_model_config(kind), features=movielens_features().to_json())
 
 
 def fit_embrec(train: Ratings, candidate: Candidate, repeats: int = 1) -> Trained:
@@ -104,9 +105,9 @@ def fit_embrec(train: Ratings, candidate: Candidate, repeats: int = 1) -> Traine
 def _describe(candidate: Candidate) -> dict[str, Any]:
     m, t = candidate.model, candidate.train
     out: dict[str, Any] = {"kind": m.kind}
-    if m.kind in ("dot", "svdpp", "nn"):
+    if m.kind in ("dot", "svdpp", "nn", "autorec"):
         out |= {"factors": m.factors, "epochs": t.epochs, "lr": t.lr, "wd": t.weight_decay, "bs": t.batch_size}
-        out |= {"optimizer": t.optimizer, "schedule": t.schedule}
+        out |= {"optimizer": t.optimizer, "schedule": t.schedule, "decay": t.decay}
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, get_args
 
@@ -143,6 +144,7 @@ def train(
         objective=_choice(objective, get_args(Objective), "--objective"), negatives=negatives,
         sampling=_choice(sampling, get_args(Sampling), "--sampling"), positive_threshold=positive_threshold,
     )  # fmt: skip
+    model_config, config = kind_defaults(model_config, config)
     if user_weighting not in USER_WEIGHTINGS:
         raise typer.BadParameter(f"--user-weighting must be one of {', '.join(USER_WEIGHTINGS)}")
     weights = None if user_weighting == "none" else user_weights(the_split.train, user_weighting)
@@ -150,7 +152,7 @@ def train(
     with process_group(worker_timeout) as process:  # None unless started by torchrun
         hooks = fit_hooks(process, saving, lambda: fingerprint(the_split.train, model_config, config))
         rank = 0 if process is None else process.rank
-        with training_progress(quiet or json_out or rank > 0, epochs) as on_epoch:
+        with training_progress(quiet or json_out or rank > 0, config.epochs) as on_epoch:
             fitted, resolved, history = train_model(
                 the_split.train, model_config, config, on_epoch=on_epoch, weights=weights, hooks=hooks
             )
@@ -165,6 +167,17 @@ def train(
         return
     console.print(metrics_table(f"{model} on {the_split.name}", {model: metrics}, metric_keys(10)))
     console.print(f"trained in {history.seconds:.1f} s ({len(history.epochs)} epochs); saved to {out}")
+
+
+def kind_defaults(model_config: ModelConfig, config: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
+    """Settings at the library-wide defaults take the model kind's own (``ModelSpec``), e.g.
+    ``--model autorec`` trains 400 whole-data steps; any other value given stays. (A value
+    typed equal to the global default counts as left alone.)"""
+    spec = MODELS[model_config.kind]
+    base = ModelConfig()
+    model_values = {k: v for k, v in spec.model_defaults.items() if getattr(model_config, k) == getattr(base, k)}
+    train_values = {k: v for k, v in spec.train_defaults.items() if getattr(config, k) == getattr(DEFAULTS, k)}
+    return replace(model_config, **model_values), replace(config, **train_values)
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 Optimizer = Literal["adam", "adamw", "sgd"]
@@ -120,3 +120,12 @@ def default_y_range(scale: tuple[float, float]) -> tuple[float, float]:
     lo, hi = scale
     span = hi - lo if hi > lo else 1.0
     return (lo - span / 4, hi + span / 8)
+
+
+def default_train_config(kind: str) -> TrainConfig:
+    """``TrainConfig()`` with the training defaults of model ``kind`` (``ModelSpec.train_defaults``)."""
+    from embrec.models.registry import MODELS  # the registry's models do not need training
+
+    if kind not in MODELS:
+        raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    return replace(TrainConfig(), **MODELS[kind].train_defaults)

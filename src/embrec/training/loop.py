@@ -127,6 +127,9 @@ def train_model(
         set_rated = getattr(model, "set_rated", None)  # implicit feedback: which items each user rated
         if callable(set_rated):
             set_rated(train.users, train.items)
+        set_ratings = getattr(model, "set_ratings", None)  # models that encode items by their ratings
+        if callable(set_ratings):
+            set_ratings(train.users, train.items, train.ratings)
         if config.objective == "mse":
             history = fit(model, train, config, valid, on_epoch, weights, hooks)
         else:  # BPR, softmax (embrec.training.ranking imports this module, hence the late import)

@@ -1,0 +1,120 @@
+"""AutoRec (item-based): each item's column of ratings, encoded, decoded for every user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from embrec.models.common import bias, inverse_sigmoid_range, row_penalty, sigmoid_range
+
+# scoring every (user, item) cell by one matrix product beats per-pair products (memory-bound)
+# when the batch holds at least 1/DENSE_RATIO of the cells
+DENSE_RATIO = 20
+
+
+class AutoRec(nn.Module):
+    """``y = lo + (hi - lo) * sigmoid(g + b_u + w_u . h_i)``, ``h_i = sigmoid(c + sum_{v in R(i)} r_vi e_v)``.
+
+    I-AutoRec (Sedhain et al. 2015) written as a factor model: the item vector ``h_i`` is not a
+    free embedding but the encoding of the item's column of ratings, the users who rated it
+    (``R(i)``) each adding their encoder row ``e_v`` (``user_encoder``) times their rating;
+    ``w_u`` (``user_decoder``) and ``b_u`` decode it for user ``u``. Ratings enter as they are
+    (an unrated cell is 0, below every star), so who rated an item tells as well as how: the
+    implicit signal SVD++ adds by hand. An item's vector moves with every rating it gets,
+    without retraining; an item without ratings sits at ``sigmoid(c)``.
+
+    The ratings are set once by :meth:`set_ratings` (``train_model`` calls it) and kept as
+    buffers, a CSR of the item-user matrix (``rated_offsets`` (n_items + 1,), ``raters``,
+    ``values``), so a saved model scores exactly as the trained one. Encoding is an
+    ``embedding_bag`` over those lists: a step costs O(ratings x hidden), and scoring every item
+    for a user one matrix product, as for ``dot``. It learns best from large batches (a whole
+    MovieLens 100k per step: see ``ModelSpec.train_defaults``).
+    """
+
+    rated_offsets: torch.Tensor
+    raters: torch.Tensor
+    values: torch.Tensor
+
+    def __init__(self, n_users: int, n_items: int, hidden: int, y_range: tuple[float, float]):
+        super().__init__()
+        self.y_range = y_range
+        self.user_encoder = nn.Embedding(n_users, hidden)
+        self.user_decoder = nn.Embedding(n_users, hidden)
+        for table in (self.user_encoder, self.user_decoder):  # uniform(+-1/sqrt(fan-in)), as nn.Linear
+            nn.init.uniform_(table.weight, -(hidden**-0.5), hidden**-0.5)
+        self.user_bias = bias(n_users)
+        self.hidden_bias = nn.Parameter(torch.zeros(hidden))
+        self.global_bias = nn.Parameter(torch.zeros(()))
+        self.register_buffer("rated_offsets", torch.zeros(n_items + 1, dtype=torch.long))
+        self.register_buffer("raters", torch.zeros(0, dtype=torch.long))
+        self.register_buffer("values", torch.zeros(0))
+
+    def set_ratings(
+        self, users: torch.Tensor | np.ndarray, items: torch.Tensor | np.ndarray, ratings: torch.Tensor | np.ndarray
+    ) -> None:
+        """Store every item's raters and ratings from the training ratings."""
+        users_t = torch.as_tensor(np.asarray(users), dtype=torch.long)
+        items_t = torch.as_tensor(np.asarray(items), dtype=torch.long)
+        ratings_t = torch.as_tensor(np.asarray(ratings), dtype=torch.float32)
+        n_users, n_items = self.user_encoder.num_embeddings, len(self.rated_offsets) - 1
+        if not len(users_t) == len(items_t) == len(ratings_t):
+            raise ValueError("users, items and ratings must have equal lengths")
+        if len(users_t) and bool(
+            users_t.min() < 0 or users_t.max() >= n_users or items_t.min() < 0 or items_t.max() >= n_items
+        ):
+            raise ValueError(f"indices out of range for {n_users} users and {n_items} items")
+        order = torch.argsort(items_t * n_users + users_t, stable=True)
+        mean = float(ratings_t.mean()) if len(ratings_t) else float(sum(self.y_range) / 2)
+        counts = torch.bincount(items_t, minlength=n_items)
+        self.rated_offsets = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
+        self.raters, self.values = users_t[order], ratings_t[order]
+        with torch.no_grad():  # start at the mean rating: large batches mean few steps
+            self.global_bias.fill_(inverse_sigmoid_range(mean, self.y_range))
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+        # the rating lists' length depends on the training data: take the stored shapes first
+        for name in ("raters", "values"):
+            stored = state_dict.get(prefix + name)
+            if isinstance(stored, torch.Tensor):
+                setattr(self, name, torch.zeros_like(stored))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def item_vectors(self, items: torch.Tensor) -> torch.Tensor:
+        """``h_i`` for each item: (len(items), hidden)."""
+        starts, ends = self.rated_offsets[items], self.rated_offsets[items + 1]
+        counts = ends - starts
+        firsts = torch.repeat_interleave(starts - (counts.cumsum(0) - counts), counts)
+        positions = torch.arange(int(counts.sum()), device=items.device) + firsts
+        bags = torch.cat([torch.zeros(1, dtype=torch.long, device=items.device), counts.cumsum(0)[:-1]])
+        raters, values = self.raters[positions], self.values[positions]
+        encoded = F.embedding_bag(raters, self.user_encoder.weight, bags, mode="sum", per_sample_weights=values)
+        return torch.sigmoid(encoded + self.hidden_bias)
+
+    def penalty(
+        self, users: torch.Tensor, items: torch.Tensor, user_weight: torch.Tensor, item_weight: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-example L2 over the batch's users' encoder and decoder rows and biases (there is no
+        item table: an item is its ratings)."""
+        squares = self.user_encoder(users).pow(2).sum(dim=1) + self.user_decoder(users).pow(2).sum(dim=1)
+        no_item = torch.zeros_like(squares)
+        return row_penalty(squares, no_item, self.user_bias(users)[:, 0], no_item, user_weight, item_weight)
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        n_users, n_items = self.user_decoder.num_embeddings, len(self.rated_offsets) - 1
+        if n_users * n_items <= DENSE_RATIO * len(users):  # a large batch: one matrix product, then pick
+            logits = self.user_decoder.weight @ self.item_vectors(torch.arange(n_items, device=users.device)).T
+            logit = logits[users, items]
+        else:
+            unique, inverse = torch.unique(items, return_inverse=True)  # each item encoded once
+            logit = (self.user_decoder(users) * self.item_vectors(unique)[inverse]).sum(dim=1)
+        return sigmoid_range(logit + self.user_bias(users)[:, 0] + self.global_bias, self.y_range)
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        """Predictions of every item for each user: (batch, n_items)."""
+        vectors = self.item_vectors(torch.arange(len(self.rated_offsets) - 1, device=users.device))
+        logits = self.user_decoder(users) @ vectors.T + self.user_bias(users) + self.global_bias
+        return sigmoid_range(logits, self.y_range)

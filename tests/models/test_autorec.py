@@ -1,0 +1,78 @@
+"""AutoRec: an item is the encoding of its ratings; large batches take the one-product path;
+the rating lists survive a save/load round trip; ``--model autorec`` gets the kind's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from embrec.artifacts.model_dir import load, save
+from embrec.cli.train import DEFAULTS, kind_defaults
+from embrec.models import ModelConfig, build_model, default_model_config
+from embrec.models.autorec import AutoRec
+from embrec.training.config import TrainConfig, default_train_config
+from tiny_ratings import checkerboard, train_tiny
+
+USERS, ITEMS, RATINGS = np.array([0, 1, 2, 0]), np.array([1, 1, 3, 0]), np.array([4.0, 2.0, 5.0, 1.0])
+
+
+def _model() -> AutoRec:
+    torch.manual_seed(0)
+    model = build_model(3, 4, ModelConfig(kind="autorec", factors=5, y_range=(0.0, 5.5)))
+    assert isinstance(model, AutoRec)
+    model.set_ratings(USERS, ITEMS, RATINGS)
+    return model
+
+
+def test_an_item_vector_encodes_the_ratings_the_item_got() -> None:
+    model = _model()
+    e, c = model.user_encoder.weight.detach(), model.hidden_bias.detach()
+    got = model.item_vectors(torch.arange(4)).detach()
+    torch.testing.assert_close(got[1], torch.sigmoid(c + 4.0 * e[0] + 2.0 * e[1]))  # rated by users 0 and 1
+    torch.testing.assert_close(got[0], torch.sigmoid(c + 1.0 * e[0]))
+    torch.testing.assert_close(got[2], torch.sigmoid(c))  # no ratings
+
+
+def test_a_new_rating_moves_only_its_item() -> None:
+    model = _model()
+    before = model.item_vectors(torch.arange(4)).detach()
+    model.set_ratings(np.append(USERS, 2), np.append(ITEMS, 2), np.append(RATINGS, 3.0))
+    after = model.item_vectors(torch.arange(4)).detach()
+    assert not torch.allclose(after[2], before[2])
+    torch.testing.assert_close(after[[0, 1, 3]], before[[0, 1, 3]])
+
+
+def test_large_batches_score_as_small_ones() -> None:
+    model = _model()
+    users, items = torch.arange(3).repeat_interleave(4), torch.arange(4).repeat(3)  # every cell: dense path
+    together = model(users, items)
+    one_by_one = torch.cat([model(users[k : k + 1], items[k : k + 1]) for k in range(len(users))])
+    torch.testing.assert_close(together, one_by_one)
+    torch.testing.assert_close(model.score_all(torch.arange(3)).reshape(-1), together)
+
+
+def test_training_stores_the_ratings_and_a_save_load_round_trip_keeps_them(tmp_path: Path) -> None:
+    data, _ = checkerboard()
+    recommender = train_tiny(data, "autorec")
+    model = recommender.model
+    assert isinstance(model, AutoRec)
+    assert len(model.raters) == len(data) and float(model.values.sum()) == float(data.ratings.sum())
+    loaded = load(save(recommender, tmp_path / "model"))
+    assert isinstance(loaded.model, AutoRec)
+    torch.testing.assert_close(loaded.model.raters, model.raters)
+    users = np.arange(data.n_users)
+    np.testing.assert_allclose(loaded.score_users(users).numpy(), recommender.score_users(users).numpy())
+
+
+def test_autorec_has_its_own_defaults_and_given_settings_win() -> None:
+    assert default_model_config("autorec").factors == 500
+    assert default_model_config("dot") == ModelConfig(kind="dot")
+    assert default_train_config("dot") == TrainConfig()
+    autorec = default_train_config("autorec")
+    assert autorec.batch_size > 100_000 and autorec.decay == "dense"
+    model_config, config = kind_defaults(ModelConfig(kind="autorec"), replace(DEFAULTS, epochs=7))
+    assert model_config.factors == 500
+    assert config.epochs == 7 and config.batch_size == autorec.batch_size  # given: kept; left: the kind's
