@@ -1,5 +1,6 @@
 """AutoRec: an item is the encoding of its ratings; large batches take the one-product path;
-the rating lists survive a save/load round trip; ``--model autorec`` gets the kind's defaults."""
+the rating lists survive a save/load round trip; a newcomer folds in through the decoder rows;
+``--model autorec`` gets the kind's defaults."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import torch
 
 from embrec.artifacts.model_dir import load, save
 from embrec.cli.train import DEFAULTS, kind_defaults
+from embrec.coldstart.fold_in import fold_in_user
+from embrec.coldstart.new_items import fold_in_item
 from embrec.models import ModelConfig, build_model, default_model_config
 from embrec.models.autorec import AutoRec
 from embrec.training.config import TrainConfig, default_train_config
@@ -29,7 +32,7 @@ def _model() -> AutoRec:
 
 def test_an_item_vector_encodes_the_ratings_the_item_got() -> None:
     model = _model()
-    e, c = model.user_encoder.weight.detach(), model.hidden_bias.detach()
+    e, c = model.rating_encoder.weight.detach(), model.hidden_bias.detach()
     got = model.item_vectors(torch.arange(4)).detach()
     torch.testing.assert_close(got[1], torch.sigmoid(c + 4.0 * e[0] + 2.0 * e[1]))  # rated by users 0 and 1
     torch.testing.assert_close(got[0], torch.sigmoid(c + 1.0 * e[0]))
@@ -76,3 +79,41 @@ def test_autorec_has_its_own_defaults_and_given_settings_win() -> None:
     model_config, config = kind_defaults(ModelConfig(kind="autorec"), replace(DEFAULTS, epochs=7))
     assert model_config.factors == 500
     assert config.epochs == 7 and config.batch_size == autorec.batch_size  # given: kept; left: the kind's
+
+
+def test_a_newcomer_is_folded_in_through_the_decoder_rows_alone() -> None:
+    data, _ = checkerboard()
+    recommender = train_tiny(data, "autorec")
+    before = recommender.model
+    assert isinstance(before, AutoRec)
+    items = before.item_vectors(torch.arange(data.n_items)).detach()
+    folded = fold_in_user(recommender, "newcomer", {"x0": 5.0, "x1": 5.0, "y0": 1.0})
+    model = folded.model
+    assert isinstance(model, AutoRec)
+    assert model.user_decoder.num_embeddings == data.n_users + 1
+    torch.testing.assert_close(model.item_vectors(torch.arange(data.n_items)).detach(), items)  # items untouched
+    scores = folded.score_users(np.array([data.n_users])).numpy()[0]
+    x = [data.item_ids.index(f"x{j}") for j in range(2, 6)]
+    y = [data.item_ids.index(f"y{j}") for j in range(1, 6)]
+    assert scores[x].min() > scores[y].max()  # likes what the x-group likes
+
+
+def test_folding_in_an_item_encodes_its_new_ratings_and_leaves_the_original_alone(tmp_path: Path) -> None:
+    data, _ = checkerboard()
+    recommender = train_tiny(data, "autorec")
+    x0, before = data.item_ids.index("x0"), recommender.score_users(np.arange(data.n_users)).numpy()
+    # x0 now rated as the y-group items are: loved by group B (u8..u15), hated by group A
+    answers = {f"u{u}": (1.0 if u < 8 else 5.0) for u in range(16)}
+    folded = fold_in_item(recommender, "x0", answers)
+    model = folded.model
+    assert isinstance(model, AutoRec)
+    users = torch.as_tensor(data.user_ids.indices(list(answers)))
+    e, c = model.rating_encoder.weight.detach(), model.hidden_bias.detach()
+    expected = torch.sigmoid(c + (torch.tensor(list(answers.values()))[:, None] * e[users]).sum(dim=0))
+    torch.testing.assert_close(model.item_vectors(torch.tensor([x0]))[0].detach(), expected)
+    after = folded.score_users(np.arange(data.n_users)).numpy()
+    group_a, group_b = (data.user_ids.indices([f"u{u}" for u in group]) for group in (range(8), range(8, 16)))
+    assert after[group_b, x0].min() > after[group_a, x0].max()  # group B is now the one predicted to like it
+    np.testing.assert_array_equal(recommender.score_users(np.arange(data.n_users)).numpy(), before)
+    loaded = load(save(folded, tmp_path / "model"))
+    np.testing.assert_allclose(loaded.score_users(np.arange(data.n_users)).numpy(), after)

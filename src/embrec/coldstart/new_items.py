@@ -119,4 +119,8 @@ def fold_in_item(recommender: Recommender, item: str, ratings: Mapping[str, floa
         for name in default_attribute_rows(recommender, "item")
     }
     folded = fold_in(recommender, users, values, side="item", attributes=attributes)
-    return replace_rows(recommender, "item", recommender.item_ids.raw(index), folded, users)
+    updated = replace_rows(recommender, "item", recommender.item_ids.raw(index), folded, users)
+    set_item_ratings = getattr(updated.model, "set_item_ratings", None)  # autorec: an item is its ratings
+    if callable(set_item_ratings):
+        set_item_ratings(index, users, values)
+    return updated

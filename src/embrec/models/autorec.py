@@ -21,11 +21,13 @@ class AutoRec(nn.Module):
 
     I-AutoRec (Sedhain et al. 2015) written as a factor model: the item vector ``h_i`` is not a
     free embedding but the encoding of the item's column of ratings, the users who rated it
-    (``R(i)``) each adding their encoder row ``e_v`` (``user_encoder``) times their rating;
+    (``R(i)``) each adding their encoder row ``e_v`` (``rating_encoder``) times their rating;
     ``w_u`` (``user_decoder``) and ``b_u`` decode it for user ``u``. Ratings enter as they are
     (an unrated cell is 0, below every star), so who rated an item tells as well as how: the
     implicit signal SVD++ adds by hand. An item's vector moves with every rating it gets,
-    without retraining; an item without ratings sits at ``sigmoid(c)``.
+    without retraining; an item without ratings sits at ``sigmoid(c)``. A user's own rows, the
+    ones fold-in solves for a newcomer, are ``user_decoder`` and ``user_bias``; the encoder rows
+    are named apart (not ``user_*``) because they shape items, not the user's predictions.
 
     The ratings are set once by :meth:`set_ratings` (``train_model`` calls it) and kept as
     buffers, a CSR of the item-user matrix (``rated_offsets`` (n_items + 1,), ``raters``,
@@ -42,9 +44,9 @@ class AutoRec(nn.Module):
     def __init__(self, n_users: int, n_items: int, hidden: int, y_range: tuple[float, float]):
         super().__init__()
         self.y_range = y_range
-        self.user_encoder = nn.Embedding(n_users, hidden)
+        self.rating_encoder = nn.Embedding(n_users, hidden)
         self.user_decoder = nn.Embedding(n_users, hidden)
-        for table in (self.user_encoder, self.user_decoder):  # uniform(+-1/sqrt(fan-in)), as nn.Linear
+        for table in (self.rating_encoder, self.user_decoder):  # uniform(+-1/sqrt(fan-in)), as nn.Linear
             nn.init.uniform_(table.weight, -(hidden**-0.5), hidden**-0.5)
         self.user_bias = bias(n_users)
         self.hidden_bias = nn.Parameter(torch.zeros(hidden))
@@ -56,11 +58,37 @@ class AutoRec(nn.Module):
     def set_ratings(
         self, users: torch.Tensor | np.ndarray, items: torch.Tensor | np.ndarray, ratings: torch.Tensor | np.ndarray
     ) -> None:
-        """Store every item's raters and ratings from the training ratings."""
+        """Store every item's raters and ratings from the training ratings; start ``g`` at their mean."""
+        ratings_t = self._store(users, items, ratings)
+        mean = float(ratings_t.mean()) if len(ratings_t) else float(sum(self.y_range) / 2)
+        with torch.no_grad():  # start at the mean rating: large batches mean few steps
+            self.global_bias.fill_(inverse_sigmoid_range(mean, self.y_range))
+
+    def set_item_ratings(self, item: int, users: np.ndarray, ratings: np.ndarray) -> None:
+        """Replace one item's ratings, every weight kept: its vector is the encoding of the new
+        ones at once, which is how AutoRec folds in an item. Raters appended after training
+        have no encoder row and are left out."""
+        n_items = len(self.rated_offsets) - 1
+        if not 0 <= item < n_items:
+            raise ValueError(f"item index {item} out of range for {n_items} items")
+        counts = self.rated_offsets[1:] - self.rated_offsets[:-1]
+        items = torch.repeat_interleave(torch.arange(n_items), counts)
+        keep = items != item
+        users_t = torch.as_tensor(np.asarray(users), dtype=torch.long)
+        known = users_t < self.rating_encoder.num_embeddings
+        self._store(
+            torch.cat([self.raters[keep], users_t[known]]),
+            torch.cat([items[keep], torch.full((int(known.sum()),), item, dtype=torch.long)]),
+            torch.cat([self.values[keep], torch.as_tensor(np.asarray(ratings), dtype=torch.float32)[known]]),
+        )
+
+    def _store(
+        self, users: torch.Tensor | np.ndarray, items: torch.Tensor | np.ndarray, ratings: torch.Tensor | np.ndarray
+    ) -> torch.Tensor:
         users_t = torch.as_tensor(np.asarray(users), dtype=torch.long)
         items_t = torch.as_tensor(np.asarray(items), dtype=torch.long)
         ratings_t = torch.as_tensor(np.asarray(ratings), dtype=torch.float32)
-        n_users, n_items = self.user_encoder.num_embeddings, len(self.rated_offsets) - 1
+        n_users, n_items = self.rating_encoder.num_embeddings, len(self.rated_offsets) - 1
         if not len(users_t) == len(items_t) == len(ratings_t):
             raise ValueError("users, items and ratings must have equal lengths")
         if len(users_t) and bool(
@@ -68,19 +96,25 @@ class AutoRec(nn.Module):
         ):
             raise ValueError(f"indices out of range for {n_users} users and {n_items} items")
         order = torch.argsort(items_t * n_users + users_t, stable=True)
-        mean = float(ratings_t.mean()) if len(ratings_t) else float(sum(self.y_range) / 2)
         counts = torch.bincount(items_t, minlength=n_items)
         self.rated_offsets = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
         self.raters, self.values = users_t[order], ratings_t[order]
-        with torch.no_grad():  # start at the mean rating: large batches mean few steps
-            self.global_bias.fill_(inverse_sigmoid_range(mean, self.y_range))
+        return ratings_t
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
-        # the rating lists' length depends on the training data: take the stored shapes first
+        # the rating lists' length depends on the training data, the encoder keeps the training
+        # users' rows when users are appended later (fold-in), and appended items have no ratings
         for name in ("raters", "values"):
             stored = state_dict.get(prefix + name)
             if isinstance(stored, torch.Tensor):
                 setattr(self, name, torch.zeros_like(stored))
+        offsets = state_dict.get(prefix + "rated_offsets")
+        if isinstance(offsets, torch.Tensor) and len(offsets) < len(self.rated_offsets):  # items appended
+            extra = len(self.rated_offsets) - len(offsets)
+            state_dict[prefix + "rated_offsets"] = torch.cat([offsets, offsets[-1:].expand(extra)])
+        encoder = state_dict.get(prefix + "rating_encoder.weight")
+        if isinstance(encoder, torch.Tensor) and encoder.shape != self.rating_encoder.weight.shape:
+            self.rating_encoder = nn.Embedding(*encoder.shape)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def item_vectors(self, items: torch.Tensor) -> torch.Tensor:
@@ -91,7 +125,7 @@ class AutoRec(nn.Module):
         positions = torch.arange(int(counts.sum()), device=items.device) + firsts
         bags = torch.cat([torch.zeros(1, dtype=torch.long, device=items.device), counts.cumsum(0)[:-1]])
         raters, values = self.raters[positions], self.values[positions]
-        encoded = F.embedding_bag(raters, self.user_encoder.weight, bags, mode="sum", per_sample_weights=values)
+        encoded = F.embedding_bag(raters, self.rating_encoder.weight, bags, mode="sum", per_sample_weights=values)
         return torch.sigmoid(encoded + self.hidden_bias)
 
     def penalty(
@@ -99,7 +133,7 @@ class AutoRec(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-example L2 over the batch's users' encoder and decoder rows and biases (there is no
         item table: an item is its ratings)."""
-        squares = self.user_encoder(users).pow(2).sum(dim=1) + self.user_decoder(users).pow(2).sum(dim=1)
+        squares = self.rating_encoder(users).pow(2).sum(dim=1) + self.user_decoder(users).pow(2).sum(dim=1)
         no_item = torch.zeros_like(squares)
         return row_penalty(squares, no_item, self.user_bias(users)[:, 0], no_item, user_weight, item_weight)
 
