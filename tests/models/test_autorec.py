@@ -117,3 +117,12 @@ def test_folding_in_an_item_encodes_its_new_ratings_and_leaves_the_original_alon
     np.testing.assert_array_equal(recommender.score_users(np.arange(data.n_users)).numpy(), before)
     loaded = load(save(folded, tmp_path / "model"))
     np.testing.assert_allclose(loaded.score_users(np.arange(data.n_users)).numpy(), after)
+
+
+def test_similar_items_compare_the_encoded_item_vectors() -> None:
+    data, _ = checkerboard()
+    recommender = train_tiny(data, "autorec")
+    vectors = recommender.item_factors()
+    assert vectors is not None and vectors.shape == (data.n_items, 4)
+    similar = [s.item for s in recommender.similar_items("x0", k=3)]
+    assert all(item.startswith("x") for item in similar)  # rated alike: its own group first

@@ -128,6 +128,12 @@ class AutoRec(nn.Module):
         encoded = F.embedding_bag(raters, self.rating_encoder.weight, bags, mode="sum", per_sample_weights=values)
         return torch.sigmoid(encoded + self.hidden_bias)
 
+    def item_embedding(self) -> torch.Tensor:
+        """Every item's ``h_i`` centred on their mean: (n_items, hidden). Sigmoid outputs share a
+        large common part, which would make every pair of items look alike to a cosine."""
+        vectors = self.item_vectors(torch.arange(len(self.rated_offsets) - 1, device=self.rated_offsets.device))
+        return vectors - vectors.mean(dim=0)
+
     def penalty(
         self, users: torch.Tensor, items: torch.Tensor, user_weight: torch.Tensor, item_weight: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:

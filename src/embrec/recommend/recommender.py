@@ -233,9 +233,16 @@ class Recommender:
         return [self._item_score(i, s) for i, s in zip(items[0], scores[0], strict=True) if i >= 0]
 
     def item_factors(self) -> np.ndarray | None:
-        """The item embedding table (n_items, factors), or None for models without one."""
+        """The item embedding table (n_items, factors), the computed item vectors of a model
+        without one (``item_embedding()``: ``autorec``), or None."""
         table = getattr(self.model, "item_factors", None)
-        return table.weight.detach().numpy().copy() if isinstance(table, nn.Embedding) else None
+        if isinstance(table, nn.Embedding):
+            return table.weight.detach().numpy().copy()
+        computed = getattr(self.model, "item_embedding", None)
+        if callable(computed):
+            with torch.inference_mode():
+                return np.asarray(computed(), dtype=np.float32).copy()
+        return None
 
     # --- items by id or title ---------------------------------------------------------
     def item_index(self, item: object) -> int:
