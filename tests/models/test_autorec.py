@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from embrec.artifacts.model_dir import load, save
@@ -126,3 +127,14 @@ def test_similar_items_compare_the_encoded_item_vectors() -> None:
     assert vectors is not None and vectors.shape == (data.n_items, 4)
     similar = [s.item for s in recommender.similar_items("x0", k=3)]
     assert all(item.startswith("x") for item in similar)  # rated alike: its own group first
+
+
+def test_ratings_outside_the_catalog_or_of_unequal_lengths_are_refused() -> None:
+    model = _model()
+    with pytest.raises(ValueError, match="out of range"):
+        model.set_ratings(np.array([0, 3]), np.array([1, 1]), np.array([4.0, 2.0]))  # 3 users only
+    with pytest.raises(ValueError, match="equal lengths"):
+        model.set_ratings(np.array([0, 1]), np.array([1]), np.array([4.0, 2.0]))
+    with pytest.raises(ValueError, match="out of range"):
+        model.set_item_ratings(4, np.array([0]), np.array([3.0]))  # 4 items only
+    torch.testing.assert_close(model.raters, torch.tensor([0, 0, 1, 2]))  # the stored ratings are kept

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from embrec.models.common import bias, inverse_sigmoid_range, row_penalty, sigmoid_range
+from embrec.models.common import bias, csr_bags, inverse_sigmoid_range, row_penalty, sigmoid_range
 
 # scoring every (user, item) cell by one matrix product beats per-pair products (memory-bound)
 # when the batch holds at least 1/DENSE_RATIO of the cells
@@ -119,19 +119,19 @@ class AutoRec(nn.Module):
 
     def item_vectors(self, items: torch.Tensor) -> torch.Tensor:
         """``h_i`` for each item: (len(items), hidden)."""
-        starts, ends = self.rated_offsets[items], self.rated_offsets[items + 1]
-        counts = ends - starts
-        firsts = torch.repeat_interleave(starts - (counts.cumsum(0) - counts), counts)
-        positions = torch.arange(int(counts.sum()), device=items.device) + firsts
-        bags = torch.cat([torch.zeros(1, dtype=torch.long, device=items.device), counts.cumsum(0)[:-1]])
+        positions, bags = csr_bags(self.rated_offsets, items)
         raters, values = self.raters[positions], self.values[positions]
         encoded = F.embedding_bag(raters, self.rating_encoder.weight, bags, mode="sum", per_sample_weights=values)
         return torch.sigmoid(encoded + self.hidden_bias)
 
+    def all_item_vectors(self) -> torch.Tensor:
+        """``h_i`` of every item: (n_items, hidden)."""
+        return self.item_vectors(torch.arange(len(self.rated_offsets) - 1, device=self.rated_offsets.device))
+
     def item_embedding(self) -> torch.Tensor:
         """Every item's ``h_i`` centred on their mean: (n_items, hidden). Sigmoid outputs share a
         large common part, which would make every pair of items look alike to a cosine."""
-        vectors = self.item_vectors(torch.arange(len(self.rated_offsets) - 1, device=self.rated_offsets.device))
+        vectors = self.all_item_vectors()
         return vectors - vectors.mean(dim=0)
 
     def penalty(
@@ -146,8 +146,7 @@ class AutoRec(nn.Module):
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         n_users, n_items = self.user_decoder.num_embeddings, len(self.rated_offsets) - 1
         if n_users * n_items <= DENSE_RATIO * len(users):  # a large batch: one matrix product, then pick
-            logits = self.user_decoder.weight @ self.item_vectors(torch.arange(n_items, device=users.device)).T
-            logit = logits[users, items]
+            logit = (self.user_decoder.weight @ self.all_item_vectors().T)[users, items]
         else:
             unique, inverse = torch.unique(items, return_inverse=True)  # each item encoded once
             logit = (self.user_decoder(users) * self.item_vectors(unique)[inverse]).sum(dim=1)
@@ -155,6 +154,5 @@ class AutoRec(nn.Module):
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """Predictions of every item for each user: (batch, n_items)."""
-        vectors = self.item_vectors(torch.arange(len(self.rated_offsets) - 1, device=users.device))
-        logits = self.user_decoder(users) @ vectors.T + self.user_bias(users) + self.global_bias
+        logits = self.user_decoder(users) @ self.all_item_vectors().T + self.user_bias(users) + self.global_bias
         return sigmoid_range(logits, self.y_range)

@@ -50,3 +50,14 @@ def row_penalty(
     factors = (user_weight * user_squares + item_weight * item_squares).mean()
     biases = (user_weight * user_bias.pow(2) + item_weight * item_bias.pow(2)).mean()
     return factors, biases
+
+
+def csr_bags(offsets: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The lists of ``rows`` in a CSR (``offsets``, n + 1) as ``embedding_bag`` input: the
+    positions of their entries, row after row, and where each row's bag starts among them."""
+    starts = offsets[rows]
+    counts = offsets[rows + 1] - starts
+    firsts = torch.repeat_interleave(starts - (counts.cumsum(0) - counts), counts)
+    positions = torch.arange(int(counts.sum()), device=rows.device) + firsts
+    bags = torch.cat([torch.zeros(1, dtype=torch.long, device=rows.device), counts.cumsum(0)[:-1]])
+    return positions, bags

@@ -78,15 +78,18 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-def default_model_config(kind: str) -> ModelConfig:
-    """``ModelConfig(kind=kind)`` with the kind's own defaults."""
+def model_spec(kind: str) -> ModelSpec:
+    """The registry entry of ``kind``; an unknown kind is a ValueError naming the known ones."""
     if kind not in MODELS:
         raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
-    return replace(ModelConfig(kind=kind), **MODELS[kind].model_defaults)
+    return MODELS[kind]
+
+
+def default_model_config(kind: str) -> ModelConfig:
+    """``ModelConfig(kind=kind)`` with the kind's own defaults."""
+    return replace(ModelConfig(kind=kind), **model_spec(kind).model_defaults)
 
 
 def build_model(n_users: int, n_items: int, config: ModelConfig) -> nn.Module:
     """A freshly initialised model of ``config.kind``."""
-    if config.kind not in MODELS:
-        raise ValueError(f"unknown model {config.kind!r}; choose one of {', '.join(MODELS)}")
-    return MODELS[config.kind].build(n_users, n_items, config)
+    return model_spec(config.kind).build(n_users, n_items, config)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from embrec.models.common import bias, embedding, row_penalty, sigmoid_range
+from embrec.models.common import bias, csr_bags, embedding, row_penalty, sigmoid_range
 
 
 class SVDPlusPlus(nn.Module):
@@ -69,12 +69,8 @@ class SVDPlusPlus(nn.Module):
     def implicit(self, users: torch.Tensor) -> torch.Tensor:
         """``|N(u)|^-1/2 sum_{j in N(u)} y_j`` for each user: (batch, factors), zero where N(u) is empty."""
         unique, inverse = torch.unique(users, return_inverse=True)  # each user's sum computed once
-        starts, ends = self.rated_offsets[unique], self.rated_offsets[unique + 1]
-        counts = ends - starts
-        # positions of every listed user's items in rated_items, user after user
-        firsts = torch.repeat_interleave(starts - (counts.cumsum(0) - counts), counts)
-        positions = torch.arange(int(counts.sum()), device=users.device) + firsts
-        offsets = torch.cat([torch.zeros(1, dtype=torch.long, device=users.device), counts.cumsum(0)[:-1]])
+        positions, offsets = csr_bags(self.rated_offsets, unique)  # every listed user's items, user after user
+        counts = self.rated_offsets[unique + 1] - self.rated_offsets[unique]
         sums = F.embedding_bag(
             self.rated_items[positions], self.item_implicit.weight, offsets, mode="sum",
             sparse=self.item_implicit.sparse,

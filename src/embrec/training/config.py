@@ -124,8 +124,6 @@ def default_y_range(scale: tuple[float, float]) -> tuple[float, float]:
 
 def default_train_config(kind: str) -> TrainConfig:
     """``TrainConfig()`` with the training defaults of model ``kind`` (``ModelSpec.train_defaults``)."""
-    from embrec.models.registry import MODELS  # the registry's models do not need training
+    from embrec.models.registry import model_spec  # the registry's models do not need training
 
-    if kind not in MODELS:
-        raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
-    return replace(TrainConfig(), **MODELS[kind].train_defaults)
+    return replace(TrainConfig(), **model_spec(kind).train_defaults)
