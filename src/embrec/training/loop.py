@@ -16,8 +16,10 @@ from embrec.data.ratings import Ratings
 from embrec.data.side_features import fit_side_features
 from embrec.data.splits import random_test_mask
 from embrec.models import ModelConfig, build_model
+from embrec.models.bayesian import BayesianMF
 from embrec.training.batches import RatingTensors, shuffled_batches
 from embrec.training.config import TrainConfig, default_y_range
+from embrec.training.gibbs import sample_posterior
 from embrec.training.optim import make_optimizer, make_schedule
 
 PREDICT_CHUNK = 1 << 16
@@ -195,6 +197,8 @@ def _fit(
         history.epochs.append(EpochRecord(1, _mse(model, data), _rmse(model, valid), time.perf_counter() - start))
         history.best_epoch, history.seconds = 1, time.perf_counter() - start
         return history
+    if isinstance(model, BayesianMF):
+        return _fit_posterior(model, data, config, valid, on_epoch, weight, hooks, start)
 
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = make_optimizer(model, config)
@@ -257,6 +261,52 @@ def _fit(
         history.best_epoch = history.epochs[-1].epoch
     model.eval()
     history.seconds = time.perf_counter() - start
+    return history
+
+
+def _fit_posterior(
+    model: BayesianMF,
+    data: RatingTensors,
+    config: TrainConfig,
+    valid: Ratings | None,
+    on_epoch: Callable[[EpochRecord], None] | None,
+    weight: torch.Tensor | None,
+    hooks: FitHooks,
+    start: float,
+) -> History:
+    """Gibbs-sample ``model``'s posterior (:mod:`embrec.training.gibbs`): ``config.epochs``
+    sweeps, seeded by ``config.seed``; the learning rate, weight decay, batches and schedule do
+    not apply, and there is no early stopping (the average only improves with more sweeps).
+    Each sweep is an epoch of the history, its loss that sample's training MSE; the last record's
+    loss and validation RMSE are the averaged model's."""
+    if hooks.world > 1 or hooks.resume is not None or hooks.checkpoint is not None:
+        raise ValueError("bmf is fitted by Gibbs sampling in one process: no workers, checkpoints or resume")
+    history = History()
+    clock = [time.perf_counter()]
+
+    def record(sweep: int, mse: float) -> None:
+        now = time.perf_counter()
+        history.epochs.append(EpochRecord(sweep, mse, None, now - clock[0]))
+        clock[0] = now
+        if on_epoch is not None and sweep < config.epochs:
+            on_epoch(history.epochs[-1])
+
+    posterior = sample_posterior(
+        data.users, data.items, data.ratings, len(model.user_bias.weight), len(model.item_bias.weight),
+        model.factors, config.epochs, config.seed, weight, record,
+    )  # fmt: skip
+    with torch.no_grad():
+        model.user_factors.weight.copy_(posterior.user_factors)
+        model.item_factors.weight.copy_(posterior.item_factors)
+        model.user_bias.weight.copy_(posterior.user_bias[:, None])
+        model.item_bias.weight.copy_(posterior.item_bias[:, None])
+        model.global_bias.fill_(posterior.global_bias)
+    last = history.epochs[-1]
+    history.epochs[-1] = EpochRecord(last.epoch, _mse(model, data), _rmse(model, valid), last.seconds)
+    if on_epoch is not None:
+        on_epoch(history.epochs[-1])
+    model.eval()
+    history.best_epoch, history.seconds = last.epoch, time.perf_counter() - start
     return history
 
 
