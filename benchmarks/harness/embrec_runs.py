@@ -108,6 +108,8 @@ def _describe(candidate: Candidate) -> dict[str, Any]:
     if m.kind in ("dot", "svdpp", "nn", "autorec"):
         out |= {"factors": m.factors, "epochs": t.epochs, "lr": t.lr, "wd": t.weight_decay, "bs": t.batch_size}
         out |= {"optimizer": t.optimizer, "schedule": t.schedule, "decay": t.decay}
+    elif m.kind == "bmf":
+        out |= {"factors": m.factors, "sweeps": t.epochs, "fit": "Gibbs sampling, posterior mean"}
     return out
 
 

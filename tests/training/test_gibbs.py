@@ -1,6 +1,6 @@
 """Gibbs sampling of biased MF (the ``bmf`` model): it recovers planted structure, is seeded,
 its averaged tables reproduce the samples' mean, weights act as precisions, and through
-``train_model`` it is a model like the others (save, load, fold-in)."""
+``train_model`` it is a model like the others (save, load, explanations, fold-in)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from embrec.artifacts.model_dir import load, save
 from embrec.coldstart.fold_in import fold_in_user
 from embrec.data.movielens import load_fold
 from embrec.evaluation.protocol import evaluate
+from embrec.interpret.explanations import output_formula, prediction_parts
 from embrec.models import ModelConfig, default_model_config
 from embrec.models.bayesian import BayesianMF
 from embrec.recommend.recommender import Recommender
@@ -136,6 +137,11 @@ def test_on_movielens_u1_bmf_beats_the_biases_and_behaves_like_any_model(moviele
     loaded = load(save(recommender, tmp_path / "bmf"))
     users, items = split.test.users[:500], split.test.items[:500]
     np.testing.assert_array_equal(loaded.predict_indices(users, items), recommender.predict_indices(users, items))
+    split_up = prediction_parts(loaded, users, items)  # explanations: the parts add up to the rating
+    inside = (split_up.logit > 0) & (split_up.logit < 5.5)
+    np.testing.assert_allclose(split_up.prediction[inside], sum(split_up.parts.values())[inside], atol=1e-5)
+    np.testing.assert_allclose(split_up.prediction, loaded.predict_indices(users, items), atol=1e-5)
+    assert output_formula(loaded) == "predicted = clip(logit, 0, 5.5)"
     bigger = fold_in_user(loaded, "newcomer", {"Star Wars (1977)": 5.0, "Fargo (1996)": 4.0})
     scores = bigger.score_users(np.array([bigger.user_ids.index("newcomer")]))[0]
     assert torch.isfinite(scores).all() and float(scores.max()) <= 5.5

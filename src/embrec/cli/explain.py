@@ -12,7 +12,7 @@ from embrec.artifacts.model_dir import load
 from embrec.cli.common import JsonOpt, console, friendly_errors, print_json
 from embrec.cli.interpret_common import MinRatingsOpt, TrainedOnOpt, observed_ratings
 from embrec.interpret.biases import BiasExtremes, extreme_biases
-from embrec.interpret.explanations import PARTS, Explanation, explain_pair
+from embrec.interpret.explanations import PARTS, Explanation, explain_pair, output_formula
 from embrec.interpret.neighbours import SharedDirection, SharedDirections
 from embrec.recommend.recommender import ItemScore
 
@@ -38,7 +38,7 @@ def explain(
         if json_out:
             print_json({"user": user} | explanation.to_json())
             return
-        console.print(pair_table(user, explanation, recommender.model_config.y_range))
+        console.print(pair_table(user, explanation, output_formula(recommender)))
         return
     sides = {side: extreme_biases(recommender, side, n, min_ratings, ratings) for side in ("item", "user")}
     if json_out:
@@ -69,28 +69,25 @@ def bias_table(extremes: BiasExtremes, end: str) -> Table:
     return table
 
 
-def pair_table(user: str, explanation: Explanation, y_range: tuple[float, float] | None) -> Table:
-    """The logit parts of one prediction, their sum and the squashed value, and the liked items behind it."""
-    lo, hi = y_range or (0.0, 1.0)
+def pair_table(user: str, explanation: Explanation, formula: str) -> Table:
+    """The logit parts of one prediction, their sum and the squashed value (``formula``, from
+    :func:`~embrec.interpret.explanations.output_formula`), and the liked items behind it."""
     table = Table(title=f"user {user} and {explanation.item.title}", show_header=False)
     for name, value in explanation.parts.items():
         table.add_row(name.replace("_", " "), f"{value:+.4f}")
     table.add_row("= logit", f"{explanation.logit:+.4f}")
-    table.add_row(f"predicted = {lo:g} + {hi - lo:g} * sigmoid(logit)", f"{explanation.prediction:.4f}")
+    table.add_row(formula, f"{explanation.prediction:.4f}")
     for because in explanation.because:
         table.add_row("because you liked", f"{because.title} (cosine {because.cosine:.2f}, rated {because.rating:.1f})")
     return table
 
 
-def explanations_table(
-    title: str, explanations: list[Explanation], basis: str, y_range: tuple[float, float] | None
-) -> Table:
+def explanations_table(title: str, explanations: list[Explanation], basis: str, formula: str) -> Table:
     """A recommendation list with each score's logit parts and the liked items closest to it."""
-    lo, hi = y_range or (0.0, 1.0)
     liked = (
         "rated at least 80% of the top rating" if basis == "rated" else "fitted from your ratings (--data adds them)"
     )
-    caption = f"predicted = {lo:g} + {hi - lo:g} * sigmoid(logit); liked: {liked}"
+    caption = f"{formula}; liked: {liked}"
     table = Table(title=title, caption=caption)
     columns = ("#", "title", "predicted", "logit = global + user bias + item bias + interaction", "because you liked")
     for column in columns:

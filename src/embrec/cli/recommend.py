@@ -17,7 +17,7 @@ from embrec.cli.explain import explanations_table, shared_table
 from embrec.cli.interpret_common import MinRatingsOpt, TrainedOnOpt, observed_ratings
 from embrec.cli.onboard import newcomer_items
 from embrec.interpret.embedding_map import taste_map
-from embrec.interpret.explanations import explain
+from embrec.interpret.explanations import explain, output_formula
 from embrec.interpret.neighbours import shared_directions
 from embrec.recommend.recommender import Recommender
 
@@ -84,7 +84,7 @@ def recommend(
             print_json({"user": user, "liked_from": liked.basis, "items": [e.to_json() for e in explained]})
             return
         console.print(
-            explanations_table(f"top {k} for user {user}", explained, liked.basis, recommender.model_config.y_range)
+            explanations_table(f"top {k} for user {user}", explained, liked.basis, output_formula(recommender))
         )
         return
     if json_out:

@@ -4,7 +4,8 @@ For the dot model ``y = lo + (hi - lo) * sigmoid(logit)`` with
 ``logit = g + b_u + b_i + p_u . q_i``: the global offset, the user's bias, the item's bias and the
 interaction of tastes. The parts add up exactly to the logit; squashing the logit gives the
 predicted rating. (The squashing is monotone but not additive, so the parts are reported on the
-logit scale.)
+logit scale.) ``bmf`` has the same parts with no squashing, only a clip to ``y_range``: its
+parts add up to the predicted rating itself.
 
 "Because you liked": the user's liked training items (:func:`embrec.interpret.observed.liked_items`)
 whose factor vectors have the highest cosine with the recommended item's.
@@ -38,8 +39,9 @@ class PredictionParts:
 def prediction_parts(recommender: Recommender, users: np.ndarray, items: np.ndarray) -> PredictionParts:
     """Split the predictions of index pairs into the model's additive logit terms.
 
-    Needs a model with ``logit_parts`` (the ``dot`` model). ``logit`` is the sum of the parts and
-    ``prediction`` its squashing into ``y_range``, both computed as the model does (float32).
+    Needs a model with ``logit_parts`` (``dot``, ``bmf``). ``logit`` is the sum of the parts and
+    ``prediction`` its squashing into ``y_range`` (or the model's own ``output``: ``bmf`` clips),
+    both computed as the model does (float32).
     """
     split = getattr(recommender.model, "logit_parts", None)
     y_range = recommender.model_config.y_range
@@ -51,9 +53,19 @@ def prediction_parts(recommender: Recommender, users: np.ndarray, items: np.ndar
         i = torch.as_tensor(np.atleast_1d(items), dtype=torch.long)
         terms: dict[str, torch.Tensor] = split(u, i)
         logit = sum(terms.values(), torch.zeros(len(u)))
-        prediction = sigmoid_range(logit, y_range)
+        output = getattr(recommender.model, "output", None)
+        prediction = output(logit) if callable(output) else sigmoid_range(logit, y_range)
     parts = {k: v.detach().numpy().copy() for k, v in terms.items()}
     return PredictionParts(parts, logit.detach().numpy().copy(), prediction.detach().numpy().copy())
+
+
+def output_formula(recommender: Recommender) -> str:
+    """How the model turns the sum of the parts (the logit) into the prediction, for display."""
+    own = getattr(recommender.model, "output_formula", None)
+    if callable(own):
+        return f"predicted = {own()}"
+    lo, hi = recommender.model_config.y_range or (0.0, 1.0)
+    return f"predicted = {lo:g} + {hi - lo:g} * sigmoid(logit)"
 
 
 @dataclass(frozen=True)

@@ -36,15 +36,36 @@ class BayesianMF(nn.Module):
     def factors(self) -> int:
         return self.user_factors.embedding_dim
 
+    def logit_parts(self, users: torch.Tensor, items: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The additive terms of the prediction before clipping, each of shape (batch,), in stars.
+
+        Named as the dot model's (the explanations read either); here the "logit" is the
+        unclipped rating itself, so the parts add up to the prediction wherever it is in range.
+        """
+        interaction = (self.user_factors(users) * self.item_factors(items)).sum(dim=1)
+        return {
+            "global": self.global_bias.expand_as(interaction),
+            "user_bias": self.user_bias(users)[:, 0],
+            "item_bias": self.item_bias(items)[:, 0],
+            "interaction": interaction,
+        }
+
+    def output(self, logit: torch.Tensor) -> torch.Tensor:
+        """The prediction from the sum of :meth:`logit_parts`: clipped to ``y_range``."""
+        clipped: torch.Tensor = logit.clamp(*self.y_range)
+        return clipped
+
+    def output_formula(self) -> str:
+        lo, hi = self.y_range
+        return f"clip(logit, {lo:g}, {hi:g})"
+
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         interaction = (self.user_factors(users) * self.item_factors(items)).sum(dim=1)
         raw = self.global_bias + self.user_bias(users)[:, 0] + self.item_bias(items)[:, 0] + interaction
-        clipped: torch.Tensor = raw.clamp(*self.y_range)
-        return clipped
+        return self.output(raw)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """Predictions of every item for each user: (batch, n_items), one matrix product."""
         raw = self.user_factors(users) @ self.item_factors.weight.T  # (batch, n_items)
         raw = raw + self.user_bias(users) + self.item_bias.weight[:, 0] + self.global_bias
-        clipped: torch.Tensor = raw.clamp(*self.y_range)
-        return clipped
+        return self.output(raw)
