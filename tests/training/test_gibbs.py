@@ -87,7 +87,8 @@ def test_a_rows_squared_errors_come_from_its_sums_as_from_a_pass_over_the_rating
     others = torch.randn(60, 3, dtype=torch.float64)  # items' [factors ; bias]
     resid, weights = values.double() - 3, torch.rand(len(values), dtype=torch.float64)
     hyper = (torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64))
-    rows, squares = _sample_rows(_Side.of(users, items, 80, 60), others, resid, weights, hyper, 2.0, torch.Generator())
+    side = _Side.of(users, items, 80, 60, resid, weights)
+    rows, squares = _sample_rows(side, others, hyper, 2.0, torch.Generator())
     error = resid - rows[users, 2] - others[items, 2] - (rows[users, :2] * others[items, :2]).sum(1)
     assert squares == pytest.approx(float((weights * error**2).sum()), rel=1e-9)
 

@@ -52,27 +52,39 @@ class Posterior:
 
 @dataclass(frozen=True)
 class _Side:
-    """One side's ratings in row order (CSR): the rows of users, or of items."""
+    """One side's ratings in row order (CSR): the rows of users, or of items.
+
+    The residuals and weights never change during sampling, so they are laid out in this
+    side's order once, and the weights' sparse matrix built once.
+    """
 
     n: int
     n_others: int
-    others: torch.Tensor  # (nnz,) the other side's index of each rating, in rating order
-    order: torch.Tensor  # (nnz,) rating positions sorted by (row, other): the CSR's entry order
     offsets: torch.Tensor  # (n + 1,) CSR row offsets
-    columns: torch.Tensor  # (nnz,) ``others[order]``, the CSR's column indices
+    columns: torch.Tensor  # (nnz,) the other side's index of each entry
+    resid: torch.Tensor  # (nnz,) rating minus the global mean, per entry
+    weights: torch.Tensor  # (nnz,) per entry
+    weight_matrix: torch.Tensor  # (n, n_others) sparse CSR of ``weights``
 
     @classmethod
-    def of(cls, rows: torch.Tensor, others: torch.Tensor, n: int, n_others: int) -> _Side:
+    def of(
+        cls, rows: torch.Tensor, others: torch.Tensor, n: int, n_others: int, resid: torch.Tensor, w: torch.Tensor
+    ) -> _Side:
         offsets = torch.zeros(n + 1, dtype=torch.int64)
         offsets[1:] = torch.cumsum(torch.bincount(rows, minlength=n), 0)
         order = torch.argsort(rows * n_others + others)
-        return cls(n, n_others, others, order, offsets, others[order])
+        columns = others[order]
+        return cls(n, n_others, offsets, columns, resid[order], w[order], _csr(offsets, columns, w[order], n, n_others))
 
     def matrix(self, values: torch.Tensor) -> torch.Tensor:
-        """The (n, n_others) sparse matrix holding ``values`` (one per rating, in rating order)."""
-        with warnings.catch_warnings():  # CSR tensors are marked beta; these are built valid
-            warnings.simplefilter("ignore", UserWarning)
-            return torch.sparse_csr_tensor(self.offsets, self.columns, values[self.order], (self.n, self.n_others))
+        """The (n, n_others) sparse matrix holding ``values`` (one per entry, in this side's order)."""
+        return _csr(self.offsets, self.columns, values, self.n, self.n_others)
+
+
+def _csr(offsets: torch.Tensor, columns: torch.Tensor, values: torch.Tensor, n: int, n_others: int) -> torch.Tensor:
+    with warnings.catch_warnings():  # CSR tensors are marked beta; these are built valid
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(offsets, columns, values, (n, n_others))
 
 
 def sample_posterior(
@@ -109,7 +121,8 @@ def sample_posterior(
     r = ratings.to(_DTYPE)
     mean = float((w * r).sum() / w.sum())
     resid = r - mean
-    by_user, by_item = _Side.of(users, items, n_users, n_items), _Side.of(items, users, n_items, n_users)
+    by_user = _Side.of(users, items, n_users, n_items, resid, w)
+    by_item = _Side.of(items, users, n_items, n_users, resid, w)
     normal = torch.Generator().manual_seed(seed)
     gamma = np.random.default_rng(seed)
     x, y = _start(n_users, factors, normal), _start(n_items, factors, normal)
@@ -120,8 +133,8 @@ def sample_posterior(
     kept: list[tuple[torch.Tensor, torch.Tensor]] = []
     noise = 0.0
     for sweep in range(1, sweeps + 1):
-        x, _ = _sample_rows(by_user, y, resid, w, hyper_x, alpha, normal)
-        y, squares = _sample_rows(by_item, x, resid, w, hyper_y, alpha, normal)
+        x, _ = _sample_rows(by_user, y, hyper_x, alpha, normal)
+        y, squares = _sample_rows(by_item, x, hyper_y, alpha, normal)
         hyper_x, hyper_y = _sample_hyper(x, gamma, normal), _sample_hyper(y, gamma, normal)
         alpha = float(gamma.gamma(A0 + float(w.sum()) / 2, 1.0 / (B0 + squares / 2)))
         if on_sweep is not None:
@@ -153,8 +166,6 @@ def _start(n: int, factors: int, generator: torch.Generator) -> torch.Tensor:
 def _sample_rows(
     side: _Side,
     others: torch.Tensor,
-    resid: torch.Tensor,
-    w: torch.Tensor,
     hyper: tuple[torch.Tensor, torch.Tensor],
     alpha: float,
     generator: torch.Generator,
@@ -170,16 +181,17 @@ def _sample_rows(
     d = others.shape[1]
     design = torch.cat([others[:, : d - 1], torch.ones(side.n_others, 1, dtype=_DTYPE)], 1)  # (n_others, d)
     outer = (design[:, :, None] * design[:, None, :]).reshape(side.n_others, d * d)
-    gram = (side.matrix(w) @ outer).reshape(side.n, d, d)  # sum over a row's ratings of w f f^T
-    target = resid - others[side.others, d - 1]  # what the row's own terms must explain
-    rhs = side.matrix(w * target) @ design
+    gram = (side.weight_matrix @ outer).reshape(side.n, d, d)  # sum over a row's ratings of w f f^T
+    target = side.resid - others[side.columns, d - 1]  # what the row's own terms must explain
+    weighted = side.weights * target
+    rhs = side.matrix(weighted) @ design
     mu, precision = hyper
     chol = torch.linalg.cholesky(alpha * gram + torch.diag(precision))
     centre = torch.cholesky_solve((alpha * rhs + precision * mu)[:, :, None], chol)
     noise = torch.randn(side.n, d, 1, generator=generator, dtype=_DTYPE)
     rows = (centre + torch.linalg.solve_triangular(chol.transpose(1, 2), noise, upper=True))[:, :, 0]
     fitted = (rows[:, :, None] * gram).sum(1)  # (n, d): x^T G per row
-    squares = (w * target**2).sum() - 2 * (rows * rhs).sum() + (fitted * rows).sum()
+    squares = (weighted * target).sum() - 2 * (rows * rhs).sum() + (fitted * rows).sum()
     return rows, float(squares)
 
 
