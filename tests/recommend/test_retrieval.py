@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from scipy import sparse
 import embrec.recommend.approximate as approximate
 from embrec.artifacts.model_dir import load, save
 from embrec.models import ModelConfig, build_model
+from embrec.models.bayesian import BayesianMF
 from embrec.recommend.approximate import INDEX_FILE, SIDECAR, Retrieval
 from embrec.recommend.recommender import Recommender
 from embrec.recommend.retrieval import (
@@ -53,6 +55,21 @@ def test_mips_vectors_rank_items_exactly_like_the_models_predictions(large: Reco
     for row in range(len(users)):
         by_inner, by_model = np.argsort(-inner[row])[:50], np.argsort(-predicted[row], kind="stable")[:50]
         assert (by_inner == by_model).all()
+
+
+def test_bmf_is_searched_like_dot_its_clip_keeping_the_inner_products_order(large: Recommender) -> None:
+    bmf = BayesianMF(N_USERS, N_ITEMS, 17 - 1, (0.0, 10.0))
+    bmf.load_state_dict(large.model.state_dict())  # the same tables
+    with torch.no_grad():
+        bmf.global_bias.fill_(5.0)  # predictions well inside the clip
+    recommender = indexed(
+        replace(large, model=bmf, model_config=ModelConfig(kind="bmf", factors=16, y_range=(0.0, 10.0)))
+    )
+    assert recommender.searches_index()
+    approx_items, approx_scores = recommender.top_n(np.arange(N_USERS), 10)
+    exact_items, _ = recommender.top_n(np.arange(N_USERS), 10, exact=True)
+    assert recall_at_k(approx_items, exact_items) >= 0.9
+    np.testing.assert_allclose(approx_scores[:, 0], recommender.predict_indices(np.arange(N_USERS), approx_items[:, 0]))
 
 
 def test_exact_search_matches_brute_force_in_chunks(large: Recommender) -> None:

@@ -1,7 +1,8 @@
 """Top-N retrieval over a factor model: exact, or approximate for large catalogs.
 
 For the dot model, a user's ranking of items is the ranking of ``p_u . q_i + b_i`` (the global
-offset and ``b_u`` are constant per user and the output squashing is monotone). Folding the item
+offset and ``b_u`` are constant per user and the output squashing is monotone); the same holds
+for ``bmf``, the dot model's tables with a clip in place of the squashing. Folding the item
 bias into the vectors, ``[p_u, 1] . [q_i, b_i]``, makes top-N a maximum-inner-product search (MIPS).
 The approximate index turns MIPS into nearest-neighbour search (Bachrach et al. 2014): items get an
 extra coordinate ``sqrt(M^2 - |x_i|^2)`` and queries a 0, so the smallest Euclidean distance is the
@@ -19,21 +20,22 @@ import torch
 from scipy import sparse
 from torch import nn
 
+from embrec.models.bayesian import BayesianMF
 from embrec.models.dot import DotProductBias
 
 APPROXIMATE_FROM_ITEMS = 100_000  # below this many items exact search is fast enough
 
 
 def supports_mips(model: nn.Module) -> bool:
-    """Whether the model ranks a user's items by ``p_u . q_i + b_i``: the dot model. (Other models
-    have factor tables too, e.g. the MLP's, but do not score by their inner product.)"""
-    return isinstance(model, DotProductBias)
+    """Whether the model ranks a user's items by ``p_u . q_i + b_i``: ``dot`` and ``bmf``. (Other
+    models have factor tables too, e.g. the MLP's, but do not score by their inner product.)"""
+    return isinstance(model, DotProductBias | BayesianMF)
 
 
 def mips_vectors(model: nn.Module) -> tuple[np.ndarray, np.ndarray]:
     """(queries (n_users, f + 1), items (n_items, f + 1)) whose inner products rank like the model.
 
-    Only for the dot model (:func:`supports_mips`).
+    Only for the dot-shaped models (:func:`supports_mips`).
     """
     return mips_queries(model, np.arange(_table(model, "user_factors").num_embeddings)), mips_items(model)
 
