@@ -355,7 +355,7 @@ def _context(
         "Hyper-parameters: Surprise with its defaults; fastai as in the book (n_factors=50, y_range=(0, 5.5), "
         "fit_one_cycle(5, 5e-3, wd=0.1), bs=64; use_nn with layers=[100, 50]); embrec rows marked (defaults) with "
         "`default_train_config(kind)` / `default_model_config(kind)` as the library ships them (`TrainConfig()` / "
-        "`ModelConfig(kind=...)` plus a kind's own defaults: autorec's). implicit ALS/BPR (positives: "
+        "`ModelConfig(kind=...)` plus a kind's own defaults: autorec's and bmf's). implicit ALS/BPR (positives: "
         "ratings >= 4), EASE and `embrec best` are tuned on a validation split carved out of each training fold "
         f"(`random_test_mask(len(train), {embrec_runs.VALID_FRACTION}, seed)`), never on the test fold: the "
         "references by validation NDCG@10 over a grid, then refitted on the whole training fold; `embrec best` "

@@ -56,7 +56,7 @@ class Trained:
 
 def default_rows() -> dict[str, Candidate]:
     """``embrec <kind>`` for every registered model but the global mean, with the defaults (the
-    library's, and the kind's own where its ``ModelSpec`` has some: ``autorec``)."""
+    library's, and the kind's own where its ``ModelSpec`` has some: ``autorec``, ``bmf``)."""
     kinds = [kind for kind in MODELS if kind != "mean"]
     return {f"embrec {kind}": Candidate(kind, model_config(kind), default_train_config(kind)) for kind in kinds}
 
