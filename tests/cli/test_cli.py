@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,12 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from embrec.cli.main import app
+from embrec.data.movielens import load_fold
+from embrec.evaluation.protocol import evaluate
+from embrec.models import default_model_config
+from embrec.recommend.recommender import Recommender
+from embrec.training.config import default_train_config
+from embrec.training.loop import train_model
 
 METRIC_KEYS = {
     "rmse",
@@ -159,6 +166,19 @@ def test_cv_reports_each_fold_and_the_mean_and_std(movielens_dir: Path) -> None:
     rmses = [report["folds"][fold]["rmse"] for fold in ("u1", "u2")]
     assert report["summary"]["rmse"]["mean"] == pytest.approx(sum(rmses) / 2)
     assert report["summary"]["rmse"]["std"] == pytest.approx(abs(rmses[0] - rmses[1]) / 2)
+
+
+def test_cv_gives_a_kind_its_own_defaults_and_bmf_trains_in_one_process(movielens_dir: Path, tmp_path: Path) -> None:
+    # settings left alone take bmf's own (rank 5), the ones given stay (3 sweeps, not 100)
+    report = ok_json("cv", "--data", str(movielens_dir), "--folds", "u1", "--model", "bmf", "--epochs", "3")
+    split = load_fold("u1", movielens_dir)
+    config = replace(default_train_config("bmf"), epochs=3)
+    model, model_config, _ = train_model(split.train, default_model_config("bmf"), config)
+    expected = evaluate(Recommender.from_training(model, model_config, split.train, config), split.test)["rmse"]
+    assert report["folds"]["u1"]["rmse"] == pytest.approx(expected, abs=1e-6)
+    refused(run("cv", "--data", str(movielens_dir), "--model", "nope"), "--model must be one of")
+    out = str(tmp_path / "bmf")
+    refused(run("train", "--data", str(movielens_dir), "--model", "bmf", "--workers", "2", "--out", out), "one process")
 
 
 def test_a_ratings_file_of_ones_own_trains_with_a_random_split(tmp_path: Path) -> None:

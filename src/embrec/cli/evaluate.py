@@ -31,11 +31,11 @@ from embrec.cli.common import (
     print_json,
     split_spec,
 )
-from embrec.cli.train import DEFAULTS, training_progress
+from embrec.cli.train import DEFAULTS, kind_defaults, training_progress
 from embrec.data.sources import SplitSpec, load_ratings, load_split
 from embrec.evaluation.cross_validation import cross_validate
 from embrec.evaluation.protocol import evaluate as evaluate_model
-from embrec.models import ModelConfig
+from embrec.models import MODELS, ModelConfig
 from embrec.training.config import TrainConfig
 
 
@@ -88,18 +88,24 @@ def cv(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Cross-validate a model over canonical MovieLens folds: each fold's metrics, mean and std."""
+    """Cross-validate a model over canonical MovieLens folds: each fold's metrics, mean and std.
+
+    Settings left at the library-wide defaults take the model kind's own, as in ``embrec train``.
+    """
     spec = data_spec(data, "movielens", None, None, None, "error", None)
     full = load_ratings(spec)
     splits = [load_split(spec, SplitSpec("fold", f.strip()), full) for f in folds.split(",") if f.strip()]
+    if model not in MODELS:
+        raise typer.BadParameter(f"--model must be one of {', '.join(MODELS)}")
     config = TrainConfig(epochs=epochs, lr=lr, weight_decay=wd, batch_size=batch_size, seed=seed)
+    model_config, config = kind_defaults(ModelConfig(kind=model, factors=factors), config)
     keys = metric_keys(k)
 
     def on_fold(name: str, report: dict[str, Any]) -> None:
         if not (quiet or json_out):
             console.print(f"{name}: RMSE {report['rmse']:.4f}  NDCG@{k} {report[f'ndcg@{k}']:.4f}")
 
-    result = cross_validate(splits, ModelConfig(kind=model, factors=factors), config, k, on_fold=on_fold)
+    result = cross_validate(splits, model_config, config, k, on_fold=on_fold)
     if json_out:
         print_json(result.to_json())
         return

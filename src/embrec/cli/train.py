@@ -125,6 +125,8 @@ def train(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Train a model and save it as a directory (safetensors weights + JSON manifest)."""
+    if model == "bmf" and (workers > 1 or checkpoint is not None or resume):
+        raise typer.BadParameter("--model bmf samples in one process: no --workers, --checkpoint or --resume")
     if launches(workers):
         relaunch(ctx, workers)
     spec = data_spec(data, fmt, columns, sep, scale, duplicates, items)
