@@ -157,3 +157,5 @@ def test_wd_sweep_on_a_ratings_file(ratings_csv: Path, tmp_path: Path) -> None:
     with Image.open(out) as image:
         assert image.size == (600, round(600 * 650 / 1400))
     assert runner.invoke(app, [*args[:-2], "--wd", "0,x"]).exit_code == 2
+    sampled = runner.invoke(app, [*args, "--model", "bmf", "--out", str(out)])  # no weight decay to sweep
+    assert sampled.exit_code == 2 and "gradient descent" in sampled.output

@@ -104,6 +104,18 @@ def test_a_rating_with_weight_zero_changes_nothing() -> None:
     torch.testing.assert_close(plain.item_bias, ignored.item_bias)
 
 
+def test_weights_are_precisions_so_scaling_them_all_changes_little() -> None:
+    (users, items, values), (test_u, test_i, test_v) = _planted(noise=0.5)
+    rmse, noise = [], []
+    for scale in (0.1, 1.0, 10.0):  # as repeat counts, 0.1 would read as a tenth of the data
+        weights = torch.full((len(values),), scale)
+        posterior = sample_posterior(users, items, values, 80, 60, factors=2, sweeps=60, weights=weights)
+        rmse.append(_rmse(_predict(posterior, test_u, test_i), test_v))
+        noise.append(posterior.noise / scale**0.5)  # a rating's own noise: 1 / sqrt(alpha * w)
+    assert max(rmse) - min(rmse) < 0.02
+    assert max(noise) / min(noise) < 1.1 and 0.4 < noise[1] < 0.6
+
+
 def test_bad_inputs_are_refused() -> None:
     (users, items, values), _ = _planted()
     with pytest.raises(ValueError, match="sweeps and factors"):
@@ -116,14 +128,20 @@ def test_bad_inputs_are_refused() -> None:
         sample_posterior(users, items, values * float("nan"), 80, 60, factors=2, sweeps=2)
     with pytest.raises(ValueError, match="non-negative"):
         sample_posterior(users, items, values, 80, 60, 2, 2, weights=-torch.ones(len(values)))
+    with pytest.raises(ValueError, match="finite"):
+        sample_posterior(users, items, values, 80, 60, 2, 2, weights=torch.full((len(values),), float("inf")))
 
 
-def test_bmf_ships_its_own_defaults_and_fits_in_one_process_only() -> None:
+def test_bmf_ships_its_own_defaults_and_refuses_what_sampling_cannot_do() -> None:
     assert default_model_config("bmf").factors == 5 and default_train_config("bmf").epochs == 100
     model = BayesianMF(3, 3, 2, (0.0, 5.5))
     train = ratings([("a", "x", 4.0), ("b", "y", 2.0), ("c", "z", 5.0)])
     with pytest.raises(ValueError, match="one process"):
         fit(model, train, TrainConfig(epochs=2), hooks=FitHooks(world=2))
+    with pytest.raises(ValueError, match="no early stopping"):
+        fit(model, train, TrainConfig(epochs=2, patience=1), valid=train)
+    with pytest.raises(ValueError, match="objective 'mse' only"):  # BPR would silently train it by SGD
+        train_model(train, ModelConfig(kind="bmf", factors=2), TrainConfig(objective="bpr", negatives=2))
 
 
 def test_on_movielens_u1_bmf_beats_the_biases_and_behaves_like_any_model(movielens_dir: Path, tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from embrec.cli.common import (
     print_json,
     split_spec,
 )
-from embrec.cli.train import DEFAULTS
+from embrec.cli.train import DEFAULTS, kind_defaults
 from embrec.data.sources import load_split
 from embrec.influence.attacks import ATTACK_KINDS, AttackKind, AttackSpec, item_index
 from embrec.influence.mitigation import DEFAULT_CAP, Mitigation
@@ -81,7 +81,7 @@ def attack(
     spec = AttackSpec(kind_literal, item_index(the_split.train, target), *shares, popular=popular, seed=seed)
     mitigations = [Mitigation.parse(m, cap) for m in (mitigation or []) if m.strip() != "none"]
     config = replace(DEFAULTS, epochs=epochs, batch_size=batch_size, seed=seed)
-    model_config = ModelConfig(kind=model, factors=factors)
+    model_config, config = kind_defaults(ModelConfig(kind=model, factors=factors), config)
     with progress_status("training", quiet=json_out) as on_step:
         report = simulate_attack(the_split, spec, model_config, config, mitigations, k, on_step=on_step)
     if json_out:

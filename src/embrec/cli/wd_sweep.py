@@ -70,7 +70,7 @@ def wd_sweep(
     """Train one model per weight decay on the training part (validation carved from it): the over-fitting picture."""
     check_picture_path(out)
     decays = _floats(wd)
-    if model not in MODELS or model in ("bias", "mean"):
+    if model not in MODELS or model in ("bias", "mean", "bmf"):
         raise typer.BadParameter("--model must be a model trained by gradient descent, e.g. dot or nn")
     size = picture_size(width, height, SWEEP_SIZE)
     spec = data_spec(data, fmt, columns, sep, scale, duplicates, items)

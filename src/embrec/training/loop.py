@@ -123,6 +123,8 @@ def train_model(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(train.n_users, train.n_items, model_config)
+        if isinstance(model, BayesianMF) and config.objective != "mse":
+            raise ValueError("bmf samples the posterior of squared errors: it takes objective 'mse' only")
         set_features = getattr(model, "set_features", None)
         if features is not None and callable(set_features):
             set_features(features.users, features.items)
@@ -276,11 +278,13 @@ def _fit_posterior(
 ) -> History:
     """Gibbs-sample ``model``'s posterior (:mod:`embrec.training.gibbs`): ``config.epochs``
     sweeps, seeded by ``config.seed``; the learning rate, weight decay, batches and schedule do
-    not apply, and there is no early stopping (the average only improves with more sweeps).
+    not apply, and there is no early stopping (refused: the average only improves with more sweeps).
     Each sweep is an epoch of the history, its loss that sample's training MSE; the last record's
     loss and validation RMSE are the averaged model's."""
     if hooks.world > 1 or hooks.resume is not None or hooks.checkpoint is not None:
         raise ValueError("bmf is fitted by Gibbs sampling in one process: no workers, checkpoints or resume")
+    if config.patience is not None:
+        raise ValueError("bmf has no early stopping (the average only improves with more sweeps): leave patience unset")
     history = History()
     clock = [time.perf_counter()]
 
