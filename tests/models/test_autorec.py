@@ -138,3 +138,29 @@ def test_ratings_outside_the_catalog_or_of_unequal_lengths_are_refused() -> None
     with pytest.raises(ValueError, match="out of range"):
         model.set_item_ratings(4, np.array([0]), np.array([3.0]))  # 4 items only
     torch.testing.assert_close(model.raters, torch.tensor([0, 0, 1, 2]))  # the stored ratings are kept
+
+
+def test_scoring_encodes_the_items_once_until_what_they_are_made_of_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model()
+    encodings: list[bool] = []  # whether autograd was on, per encoding of every item
+    encode = model.all_item_vectors
+    monkeypatch.setattr(model, "all_item_vectors", lambda: encodings.append(torch.is_grad_enabled()) or encode())
+
+    def scores() -> torch.Tensor:
+        with torch.inference_mode():
+            return model.score_all(torch.arange(3))
+
+    def fresh() -> torch.Tensor:
+        with torch.enable_grad():  # autograd on: never cached
+            return model.score_all(torch.arange(3)).detach()
+
+    first = scores()
+    assert torch.equal(scores(), first) and encodings == [False]  # reused
+    with torch.no_grad():
+        model.rating_encoder.weight.add_(0.5)  # in place, as an optimizer step
+    assert not torch.equal(scores(), first) and torch.allclose(scores(), fresh())
+    model.set_item_ratings(2, np.array([0, 1]), np.array([5.0, 5.0]))  # new rating lists
+    assert torch.allclose(scores(), fresh())
+    model.rating_encoder = torch.nn.Embedding(3, 5)  # a new table, as appending users makes
+    assert torch.allclose(scores(), fresh())
+    assert encodings.count(False) == 4  # once per change, not per call
