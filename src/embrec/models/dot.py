@@ -1,4 +1,5 @@
-"""The dot-product model with biases: matrix factorisation with a sigmoid output range."""
+"""The dot-product model with biases: matrix factorisation with a sigmoid output range, and the
+tables it shares with ``bmf``."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from torch import nn
 from embrec.models.common import bias, embedding, row_penalty, sigmoid_range
 
 
-class DotProductBias(nn.Module):
-    """``y = lo + (hi - lo) * sigmoid(g + b_u + b_i + p_u . q_i)``.
+class BiasedFactors(nn.Module):
+    """The tables of biased matrix factorisation and their additive logit,
+    ``g + b_u + b_i + p_u . q_i``, shared by ``dot`` (which squashes it) and ``bmf`` (which clips it).
 
     ``p_u``/``q_i`` are user/item factor vectors (``factors`` wide, init normal(0, 0.01)),
     ``b_u``/``b_i`` scalar biases and ``g`` a global offset. The logit decomposes additively,
-    which the explanations rely on (:meth:`logit_parts`).
+    which the explanations rely on (:meth:`logit_parts`), and ranks a user's items by
+    ``p_u . q_i + b_i``, which the approximate index relies on (``embrec.recommend.retrieval``).
     """
 
     def __init__(self, n_users: int, n_items: int, factors: int, y_range: tuple[float, float]):
@@ -25,6 +28,10 @@ class DotProductBias(nn.Module):
         self.item_bias = bias(n_items)
         self.global_bias = nn.Parameter(torch.zeros(()))
 
+    @property
+    def factors(self) -> int:
+        return self.user_factors.embedding_dim
+
     def logit_parts(self, users: torch.Tensor, items: torch.Tensor) -> dict[str, torch.Tensor]:
         """The additive terms of the logit, each of shape (batch,)."""
         interaction = (self.user_factors(users) * self.item_factors(items)).sum(dim=1)
@@ -34,6 +41,17 @@ class DotProductBias(nn.Module):
             "item_bias": self.item_bias(items)[:, 0],
             "interaction": interaction,
         }
+
+    def logit_all(self, users: torch.Tensor) -> torch.Tensor:
+        """The logit of every item for each user: (batch, n_items), one matrix product."""
+        logits: torch.Tensor = self.user_factors(users) @ self.item_factors.weight.T  # (batch, n_items)
+        logits = logits + self.user_bias(users) + self.item_bias.weight[:, 0] + self.global_bias
+        return logits
+
+
+class DotProductBias(BiasedFactors):
+    """``y = lo + (hi - lo) * sigmoid(g + b_u + b_i + p_u . q_i)``: the tables of
+    :class:`BiasedFactors` with a sigmoid output range, trained by gradient descent."""
 
     def penalty(
         self, users: torch.Tensor, items: torch.Tensor, user_weight: torch.Tensor, item_weight: torch.Tensor
@@ -53,12 +71,6 @@ class DotProductBias(nn.Module):
         logit = sum(self.logit_parts(users, items).values())
         assert isinstance(logit, torch.Tensor)
         return sigmoid_range(logit, self.y_range)
-
-    def logit_all(self, users: torch.Tensor) -> torch.Tensor:
-        """The logit of every item for each user: (batch, n_items), one matrix product."""
-        logits: torch.Tensor = self.user_factors(users) @ self.item_factors.weight.T  # (batch, n_items)
-        logits = logits + self.user_bias(users) + self.item_bias.weight[:, 0] + self.global_bias
-        return logits
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """Predictions of every item for each user: (batch, n_items)."""

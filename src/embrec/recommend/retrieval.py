@@ -20,8 +20,7 @@ import torch
 from scipy import sparse
 from torch import nn
 
-from embrec.models.bayesian import BayesianMF
-from embrec.models.dot import DotProductBias
+from embrec.models.dot import BiasedFactors
 
 APPROXIMATE_FROM_ITEMS = 100_000  # below this many items exact search is fast enough
 
@@ -29,7 +28,7 @@ APPROXIMATE_FROM_ITEMS = 100_000  # below this many items exact search is fast e
 def supports_mips(model: nn.Module) -> bool:
     """Whether the model ranks a user's items by ``p_u . q_i + b_i``: ``dot`` and ``bmf``. (Other
     models have factor tables too, e.g. the MLP's, but do not score by their inner product.)"""
-    return isinstance(model, DotProductBias | BayesianMF)
+    return isinstance(model, BiasedFactors)
 
 
 def mips_vectors(model: nn.Module) -> tuple[np.ndarray, np.ndarray]:

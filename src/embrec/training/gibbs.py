@@ -128,8 +128,9 @@ def sample_posterior(
     users, items = users.long(), items.long()
     w = torch.ones(len(ratings), dtype=_DTYPE) if weights is None else weights.to(_DTYPE)
     r = ratings.to(_DTYPE)
-    mean = float((w * r).sum() / w.sum())
     observed = int((w > 0).sum())  # ratings that count: a weight scales a rating's precision, not its count
+    total_weight = float(w.sum())
+    mean = float((w * r).sum()) / total_weight
     resid = r - mean
     by_user = _Side.of(users, items, n_users, n_items, resid, w)
     by_item = _Side.of(items, users, n_items, n_users, resid, w)
@@ -148,7 +149,7 @@ def sample_posterior(
         hyper_x, hyper_y = _sample_hyper(x, gamma, normal), _sample_hyper(y, gamma, normal)
         alpha = float(gamma.gamma(A0 + observed / 2, 1.0 / (B0 + squares / 2)))
         if on_sweep is not None:
-            on_sweep(sweep, squares / float(w.sum()))
+            on_sweep(sweep, squares / total_weight)
         if sweep > burn and (sweeps - sweep) % thin == 0:
             kept.append((x.float(), y.float()))  # float32: the average needs no more, memory halves
             noise += alpha**-0.5

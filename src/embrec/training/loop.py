@@ -286,17 +286,18 @@ def _fit_posterior(
     if config.patience is not None:
         raise ValueError("bmf has no early stopping (the average only improves with more sweeps): leave patience unset")
     history = History()
-    clock = [time.perf_counter()]
+    last_sweep = time.perf_counter()
 
     def record(sweep: int, mse: float) -> None:
+        nonlocal last_sweep
         now = time.perf_counter()
-        history.epochs.append(EpochRecord(sweep, mse, None, now - clock[0]))
-        clock[0] = now
+        history.epochs.append(EpochRecord(sweep, mse, None, now - last_sweep))
+        last_sweep = now
         if on_epoch is not None and sweep < config.epochs:
             on_epoch(history.epochs[-1])
 
     posterior = sample_posterior(
-        data.users, data.items, data.ratings, len(model.user_bias.weight), len(model.item_bias.weight),
+        data.users, data.items, data.ratings, model.user_bias.num_embeddings, model.item_bias.num_embeddings,
         model.factors, config.epochs, config.seed, weight, record,
     )  # fmt: skip
     with torch.no_grad():
